@@ -1,0 +1,17 @@
+namespace Ferry.Disks.Filesystems;
+
+/// <summary>What a filesystem's superblock says about it; names follow blkid (TYPE, UUID, LABEL).</summary>
+/// <param name="Type">blkid's TYPE: ext2, ext3, ext4, xfs, btrfs, vfat, swap, LVM2_member.</param>
+/// <param name="SizeBytes">The filesystem's own size, which may be smaller than its partition.</param>
+/// <param name="UsedBytes">Used space from the superblock's free counts, when it keeps them.</param>
+public sealed record FilesystemInfo(
+    string Type,
+    string? Uuid,
+    string? Label,
+    long SizeBytes,
+    int BlockSize,
+    long? UsedBytes)
+{
+    /// <summary>A filesystem whose allocation map Ferry reads, so only used blocks are sent.</summary>
+    public bool HasAllocationMap => Type is "ext2" or "ext3" or "ext4" or "xfs";
+}

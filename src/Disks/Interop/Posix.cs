@@ -1,0 +1,27 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Disks.Interop;
+
+/// <summary>The system calls other layers need, with errors turned into exceptions that name the path.</summary>
+public static class Posix
+{
+    public static bool IsRoot => Libc.GetEuid() == 0;
+
+    /// <summary>fsync(2): the data written through <paramref name="handle"/> is on stable storage.</summary>
+    public static void Fsync(SafeFileHandle handle, string path)
+    {
+        if (Libc.Fsync((int)handle.DangerousGetHandle()) != 0)
+        {
+            throw new IOException($"fsync {path}: {Libc.Describe(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    /// <summary>Deallocates a range of a file so it reads as zeros; false when the filesystem cannot.</summary>
+    public static bool TryPunchHole(SafeFileHandle handle, long offset, long length) =>
+        Libc.Fallocate((int)handle.DangerousGetHandle(), Libc.FallocFlPunchHole | Libc.FallocFlKeepSize, offset, length) == 0;
+
+    /// <summary>Drops cached pages of a file so that the next read comes from the device.</summary>
+    public static void DropCache(SafeFileHandle handle) =>
+        _ = Libc.PosixFadvise((int)handle.DangerousGetHandle(), 0, 0, Libc.FadvDontNeed);
+}

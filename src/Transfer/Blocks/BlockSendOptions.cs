@@ -1,0 +1,29 @@
+using Ferry.Transfer.Pacing;
+
+namespace Ferry.Transfer.Blocks;
+
+/// <summary>How a block transfer runs.</summary>
+public sealed record BlockSendOptions
+{
+    /// <summary>1 MiB: large enough that a frame's header and round trip are noise, small enough to pool.</summary>
+    public const int DefaultChunkBytes = 1 << 20;
+
+    public int CompressionLevel { get; init; } = Lz4Codec.DefaultLevel;
+
+    public int ChunkBytes { get; init; } = DefaultChunkBytes;
+
+    /// <summary>Data connections used at once.</summary>
+    public int Streams { get; init; } = 2;
+
+    /// <summary>Tasks that checksum and compress chunks in parallel.</summary>
+    public int Encoders { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>The wire-rate limit shared by all connections, or null for none.</summary>
+    public TokenBucket? RateLimit { get; init; }
+
+    /// <summary>Keep each sent range's hash so the disk can be verified end to end afterwards.</summary>
+    public bool RecordHashes { get; init; }
+
+    /// <summary>How often one range may be rejected by the receiver as damaged before the transfer fails.</summary>
+    public int MaxResendsPerRange { get; init; } = 5;
+}

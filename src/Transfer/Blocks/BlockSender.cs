@@ -1,0 +1,260 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Ferry.Disks;
+using Ferry.Transfer.Errors;
+
+namespace Ferry.Transfer.Blocks;
+
+/// <summary>
+/// Sends the planned ranges of source disks as frames. Three bounded stages run at once:
+/// one reader (sequential reads keep a disk's read-ahead effective), several encoders (checksum
+/// and LZ4, the CPU-bound part), and one sender per data connection. Bounded channels cap the
+/// bytes in flight at a few MiB per stage whatever the disk size; every buffer comes from the
+/// shared pool and goes back once its frame is on the wire.
+/// </summary>
+public sealed class BlockSender(BlockSendOptions options, TransferProgress progress)
+{
+    private readonly Dictionary<uint, List<SentRange>> _sent = [];
+
+    /// <summary>What was sent per disk (only when <see cref="BlockSendOptions.RecordHashes"/> is set).</summary>
+    public IReadOnlyDictionary<uint, List<SentRange>> Sent => _sent;
+
+    public async Task SendAsync(IReadOnlyList<DiskSource> disks, Func<CancellationToken, Task<DataChannelClient>> connect,
+        CancellationToken cancellationToken)
+    {
+        foreach (var d in disks)
+        {
+            _sent[d.Index] = [];
+        }
+        progress.SetTotal(disks.Sum(d => d.PlannedBytes));
+        progress.Phase = "sending";
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var raw = Channel.CreateBounded<RawChunk>(new BoundedChannelOptions(options.Encoders * 2) { SingleWriter = true });
+        var encoded = Channel.CreateBounded<EncodedFrame>(options.Streams * 4);
+        var byIndex = disks.ToDictionary(d => d.Index);
+
+        var clients = new List<DataChannelClient>();
+        try
+        {
+            for (var i = 0; i < options.Streams; i++)
+            {
+                clients.Add(await connect(failed.Token));
+            }
+
+            var reader = Guard(Task.Run(() => ReadAll(disks, raw.Writer, failed.Token), failed.Token), failed);
+            var encoders = Enumerable.Range(0, options.Encoders)
+                .Select(_ => Guard(Task.Run(() => EncodeAll(raw.Reader, encoded.Writer, failed.Token), failed.Token), failed))
+                .ToArray();
+            var encodersDone = Task.WhenAll(encoders).ContinueWith(t => encoded.Writer.TryComplete(t.Exception?.GetBaseException()),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var senders = clients.Select(c => Guard(SendAll(c, encoded.Reader, byIndex, failed.Token), failed)).ToArray();
+
+            await WhenAllFirstError([reader, .. encoders, .. senders]);
+            await encodersDone;
+        }
+        finally
+        {
+            raw.Writer.TryComplete();
+            encoded.Writer.TryComplete();
+            while (raw.Reader.TryRead(out var chunk))
+            {
+                chunk.Dispose();
+            }
+            while (encoded.Reader.TryRead(out var frame))
+            {
+                frame.Dispose();
+            }
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private void ReadAll(IReadOnlyList<DiskSource> disks, ChannelWriter<RawChunk> output, CancellationToken ct)
+    {
+        try
+        {
+            foreach (var disk in disks)
+            {
+                progress.CurrentDisk = disk.Name;
+                foreach (var range in Chunking.Split(disk.Ranges, options.ChunkBytes))
+                {
+                    var chunk = RawChunk.Read(disk, range);
+                    while (!output.TryWrite(chunk))
+                    {
+                        if (!output.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult())
+                        {
+                            chunk.Dispose();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            output.TryComplete();
+        }
+    }
+
+    private async Task EncodeAll(ChannelReader<RawChunk> input, ChannelWriter<EncodedFrame> output, CancellationToken ct)
+    {
+        await foreach (var chunk in input.ReadAllAsync(ct))
+        {
+            EncodedFrame frame;
+            using (chunk)
+            {
+                frame = Encode(chunk.Disk, chunk.Offset, chunk.Data);
+            }
+            try
+            {
+                await output.WriteAsync(frame, ct);
+            }
+            catch
+            {
+                frame.Dispose();
+                throw;
+            }
+        }
+    }
+
+    private EncodedFrame Encode(uint disk, long offset, ReadOnlySpan<byte> data)
+    {
+        var frame = BlockEncoder.Encode(disk, offset, data, options.CompressionLevel, out var checksum);
+        if (options.RecordHashes)
+        {
+            var list = _sent[disk];
+            lock (list)
+            {
+                list.Add(new SentRange(offset, data.Length, checksum));
+            }
+        }
+        return frame;
+    }
+
+    private async Task SendAll(DataChannelClient client, ChannelReader<EncodedFrame> input, Dictionary<uint, DiskSource> disks,
+        CancellationToken ct)
+    {
+        await foreach (var frame in input.ReadAllAsync(ct))
+        {
+            using (frame)
+            {
+                await SendOne(client, frame, ct);
+            }
+        }
+
+        // Everything is sent; flush, and send again whatever the receiver rejected as damaged meanwhile.
+        var attempts = new Dictionary<(uint, ulong), int>();
+        await client.FlushAsync(ct);
+        for (var rejected = client.TakeRejected(); rejected.Count > 0; rejected = client.TakeRejected())
+        {
+            foreach (var r in rejected)
+            {
+                var key = (r.Disk, r.Offset);
+                var n = attempts[key] = attempts.GetValueOrDefault(key) + 1;
+                if (n > options.MaxResendsPerRange || !disks.TryGetValue(r.Disk, out var disk))
+                {
+                    throw new FerryException(ErrorCode.FrameCorrupt,
+                        $"disk {r.Disk} offset {r.Offset}: the receiver rejected this range as damaged {n} times",
+                        "Data is being corrupted between source and receiver; check the network path (NICs, proxies).");
+                }
+                using var chunk = RawChunk.Read(disk, new ByteRange((long)r.Offset, r.Length));
+                using var frame = BlockEncoder.Encode(chunk.Disk, chunk.Offset, chunk.Data, options.CompressionLevel, out _);
+                await SendOne(client, frame, ct);
+                progress.AddResent();
+            }
+            await client.FlushAsync(ct);
+        }
+    }
+
+    private async Task SendOne(DataChannelClient client, EncodedFrame frame, CancellationToken ct)
+    {
+        if (options.RateLimit is { } bucket)
+        {
+            await bucket.WaitAsync(frame.WireBytes, ct);
+        }
+        await client.SendAsync(frame, ct);
+        progress.AddSent(frame.Header.Length, frame.WireBytes);
+    }
+
+    /// <summary>Cancels the other stages as soon as one fails, so a failure is reported, not waited out.</summary>
+    private static async Task Guard(Task task, CancellationTokenSource failed)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for all tasks and rethrows the first real failure rather than a resulting cancellation.</summary>
+    private static async Task WhenAllFirstError(Task[] tasks)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch
+        {
+            var failures = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.GetBaseException()).ToList();
+            var real = failures.FirstOrDefault(e => e is not OperationCanceledException);
+            if (real is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(real);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>Source bytes read into a pooled buffer.</summary>
+    private sealed class RawChunk : IDisposable
+    {
+        private byte[]? _buffer;
+
+        private RawChunk(uint disk, long offset, byte[] buffer, int length)
+        {
+            Disk = disk;
+            Offset = offset;
+            _buffer = buffer;
+            Length = length;
+        }
+
+        public uint Disk { get; }
+
+        public long Offset { get; }
+
+        public int Length { get; }
+
+        public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
+
+        public static RawChunk Read(DiskSource disk, ByteRange range)
+        {
+            var length = checked((int)range.Length);
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                disk.Reader.ReadExactly(buffer.AsSpan(0, length), range.Offset);
+                return new RawChunk(disk.Index, range.Offset, buffer, length);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
+        }
+    }
+}

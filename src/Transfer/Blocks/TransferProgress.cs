@@ -1,0 +1,36 @@
+namespace Ferry.Transfer.Blocks;
+
+/// <summary>
+/// Counters of a running transfer, updated by the pipeline and read by whoever reports progress.
+/// "Done" counts source bytes (before compression); "wire" counts bytes sent, headers included.
+/// </summary>
+public sealed class TransferProgress
+{
+    private long _doneBytes;
+    private long _wireBytes;
+    private long _totalBytes;
+    private long _resentFrames;
+
+    public long DoneBytes => Interlocked.Read(ref _doneBytes);
+
+    public long WireBytes => Interlocked.Read(ref _wireBytes);
+
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+    public long ResentFrames => Interlocked.Read(ref _resentFrames);
+
+    /// <summary>The disk being sent, for display.</summary>
+    public string CurrentDisk { get; set; } = string.Empty;
+
+    public string Phase { get; set; } = "preparing";
+
+    public void SetTotal(long bytes) => Interlocked.Exchange(ref _totalBytes, bytes);
+
+    public void AddSent(long sourceBytes, long wireBytes)
+    {
+        Interlocked.Add(ref _doneBytes, sourceBytes);
+        Interlocked.Add(ref _wireBytes, wireBytes);
+    }
+
+    public void AddResent() => Interlocked.Increment(ref _resentFrames);
+}

@@ -1,0 +1,26 @@
+namespace Ferry.Transfer.Errors;
+
+/// <summary>
+/// Stable error codes. Their names are printed to users, sent between agent and receiver, and
+/// documented in the README: never rename one; add new ones at the end.
+/// </summary>
+public enum ErrorCode
+{
+    Internal,
+    Usage,
+    NotRoot,
+    DiskNotFound,
+    NotBlockDevice,
+    SourceRead,
+    SourceCorrupt,
+    ReceiverUnreachable,
+    AuthFailed,
+    TargetTooSmall,
+    ReceiverNoSpace,
+    ReceiverWrite,
+    VerifyMismatch,
+    Protocol,
+    FrameCorrupt,
+    SessionUnknown,
+    Interrupted,
+}
