@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+using Ferry.Agent.Inventory;
+using Ferry.Agent.Migration;
+
+namespace Ferry.Agent;
+
+/// <summary>Source-generated JSON for everything the agent prints or stores (native AOT has no reflection).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = false,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(SystemInventory))]
+[JsonSerializable(typeof(ProgressLine))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext;

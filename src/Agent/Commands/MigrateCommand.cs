@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Ferry.Agent.Inventory;
+using Ferry.Agent.Migration;
+
+namespace Ferry.Agent.Commands;
+
+/// <summary><c>agent migrate --receiver HOST --token TOKEN --disk /dev/X ...</c>: client-only block migration.</summary>
+internal static class MigrateCommand
+{
+    public static Command Create()
+    {
+        var receiver = new Option<string>("--receiver") { Description = "Receiver host name or address.", Required = true };
+        var controlPort = new Option<int>("--control-port") { Description = "Receiver control port (gRPC).", DefaultValueFactory = _ => 8080 };
+        var dataPort = new Option<int>("--data-port") { Description = "Receiver data port.", DefaultValueFactory = _ => 8703 };
+        var token = new Option<string?>("--token") { Description = "The receiver's session token (or set FERRY_TOKEN)." };
+        var disks = new Option<string[]>("--disk") { Description = "A whole disk to migrate; repeat for more.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var compress = new Option<int>("--compress") { Description = "Compression 0-10 (0 off; 1-7 LZ4 fast; 8-10 LZ4-HC).", DefaultValueFactory = _ => 7 };
+        var bandwidth = new Option<double>("--bandwidth") { Description = "Wire limit in Mbit/s (0: none)." };
+        var checksum = new Option<bool>("--checksum") { Description = "Verify every range end to end after the receiver flushed it." };
+        var jsonProgress = new Option<bool>("--json-progress") { Description = "Print progress as JSON lines." };
+        var streams = new Option<int>("--streams") { Description = "Parallel data connections.", DefaultValueFactory = _ => 2 };
+        var sourceName = new Option<string?>("--source-name") { Description = "Name of this source on the receiver (default: host name)." };
+        var verbose = new Option<bool>("--verbose") { Description = "Log details to the console." };
+
+        var command = new Command("migrate", "Copy disks block by block to a receiver (client-only mode).")
+        {
+            receiver, controlPort, dataPort, token, disks, compress, bandwidth, checksum, jsonProgress, streams, sourceName, verbose,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = new MigrateOptions
+            {
+                Receiver = parse.GetValue(receiver)!,
+                ControlPort = parse.GetValue(controlPort),
+                DataPort = parse.GetValue(dataPort),
+                Token = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("FERRY_TOKEN")
+                    ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no token given", "Pass --token or set FERRY_TOKEN."),
+                Disks = parse.GetValue(disks) ?? [],
+                Compression = parse.GetValue(compress),
+                BandwidthMbit = parse.GetValue(bandwidth),
+                Checksum = parse.GetValue(checksum),
+                JsonProgress = parse.GetValue(jsonProgress),
+                Streams = parse.GetValue(streams),
+                SourceName = parse.GetValue(sourceName),
+            };
+            using var log = AgentLog.Create(parse.GetValue(verbose));
+            var result = await new BlockMigration(options, log, Console.Out).RunAsync(ct);
+            log.Information("Migration finished: {SourceBytes} source bytes, {WireBytes} wire bytes in {Seconds} s", result.SourceBytes, result.WireBytes,
+                result.Elapsed.TotalSeconds);
+            Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +
+                $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s.");
+            foreach (var image in result.Images)
+            {
+                Console.Error.WriteLine("Image: " + image);
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

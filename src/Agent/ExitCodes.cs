@@ -1,0 +1,47 @@
+using Ferry.Disks;
+using Ferry.Transfer.Errors;
+
+namespace Ferry.Agent;
+
+/// <summary>The agent's exit codes (documented in the README): the one place failures become numbers.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Internal = 1;
+    public const int Usage = 2;
+    public const int NotRoot = 3;
+    public const int SourceDisk = 4;
+    public const int ReceiverUnreachable = 5;
+    public const int AuthFailed = 6;
+    public const int NoSpace = 7;
+    public const int DataIntegrity = 8;
+    public const int Protocol = 9;
+    public const int ReceiverWrite = 10;
+    public const int Interrupted = 130;
+
+    public static int For(ErrorCode code) => code switch
+    {
+        ErrorCode.Usage => Usage,
+        ErrorCode.NotRoot => NotRoot,
+        ErrorCode.DiskNotFound or ErrorCode.NotBlockDevice or ErrorCode.SourceRead or ErrorCode.SourceCorrupt => SourceDisk,
+        ErrorCode.ReceiverUnreachable => ReceiverUnreachable,
+        ErrorCode.AuthFailed => AuthFailed,
+        ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace => NoSpace,
+        ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,
+        ErrorCode.Protocol or ErrorCode.SessionUnknown => Protocol,
+        ErrorCode.ReceiverWrite => ReceiverWrite,
+        ErrorCode.Interrupted => Interrupted,
+        _ => Internal,
+    };
+
+    /// <summary>A disk failure as a user-facing error with a stable code.</summary>
+    public static FerryException ToFerry(DiskException e) => e.Error switch
+    {
+        DiskError.NotFound => new FerryException(ErrorCode.DiskNotFound, e.Message, "Check the device name with `./agent inventory`.", e),
+        DiskError.NotABlockDevice => new FerryException(ErrorCode.NotBlockDevice, e.Message, "Name a whole disk such as /dev/sda or /dev/nvme0n1 (see `./agent inventory`).", e),
+        DiskError.PermissionDenied => new FerryException(ErrorCode.NotRoot, e.Message, "Run the agent as root (sudo).", e),
+        DiskError.ReadFailed => new FerryException(ErrorCode.SourceRead, e.Message + (e.Offset is { } o ? $" (disk {e.Path}, offset {o})" : ""),
+            "The source disk has a read error there; check `dmesg` and the disk's health.", e),
+        _ => new FerryException(ErrorCode.SourceCorrupt, e.Message, "The disk's partition table or filesystem is damaged; run fsck on the source.", e),
+    };
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using System.Net;
+using Ferry.Receiver.Hosting;
+using Serilog;
+using Serilog.Events;
+
+namespace Ferry.Cli.Commands;
+
+/// <summary><c>ferry receiver --out DIR --token TOKEN</c>: serve the control (8080) and data (8703) channels.</summary>
+internal static class ReceiverCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string>("--listen") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
+        var controlPort = new Option<int>("--control-port") { Description = "gRPC control port.", DefaultValueFactory = _ => ReceiverOptions.DefaultControlPort };
+        var dataPort = new Option<int>("--data-port") { Description = "Data port.", DefaultValueFactory = _ => ReceiverOptions.DefaultDataPort };
+        var output = new Option<string>("--out") { Description = "Directory the disk images are written to.", Required = true };
+        var token = new Option<string?>("--token") { Description = "Token agents must present (or --token-file, or FERRY_TOKEN)." };
+        var tokenFile = new Option<string?>("--token-file") { Description = "File holding the token (keeps it off the process list)." };
+        var command = new Command("receiver", "Receive disks from agents and write them as images.")
+        {
+            listen, controlPort, dataPort, output, token, tokenFile,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var secret = parse.GetValue(token)
+                ?? (parse.GetValue(tokenFile) is { } file ? File.ReadAllText(file).Trim() : null)
+                ?? Environment.GetEnvironmentVariable("FERRY_TOKEN");
+            if (string.IsNullOrWhiteSpace(secret))
+            {
+                Console.Error.WriteLine("error E_USAGE: no token given; pass --token, --token-file or set FERRY_TOKEN");
+                return 2;
+            }
+            if (!IPAddress.TryParse(parse.GetValue(listen), out var address))
+            {
+                Console.Error.WriteLine($"error E_USAGE: --listen {parse.GetValue(listen)} is not an IP address");
+                return 2;
+            }
+            var options = new ReceiverOptions
+            {
+                ListenAddress = address,
+                ControlPort = parse.GetValue(controlPort),
+                DataPort = parse.GetValue(dataPort),
+                OutputDirectory = Path.GetFullPath(parse.GetValue(output)!),
+                Token = TokenCheck.FromToken(secret),
+            };
+            await using var logger = new LoggerConfiguration()
+                .MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose)
+                .CreateLogger();
+            await using var host = await ReceiverHost.StartAsync(options, l => l.AddSerilog(logger), ct);
+            logger.Information("Receiver ready: control {Control}, data {Data}, images in {Out}", host.ControlEndpoint, host.DataEndpoint, options.OutputDirectory);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                logger.Information("Receiver stopping");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,174 @@
+using System.Buffers;
+using System.IO.Hashing;
+using Ferry.Receiver.Sessions;
+using Ferry.Transfer;
+using Ferry.Transfer.Errors;
+using Ferry.Transfer.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.Channels;
+
+/// <summary>
+/// Handles one data connection (port 8703). Nothing is believed before it is checked: the first
+/// frame must be a Hello naming an open session within the hello timeout; every Data and Zero
+/// frame must name a disk of that session and lie within its bounds; a Data frame whose bytes do
+/// not hash to its checksum is refused with a Nack and never written.
+/// </summary>
+public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan helloTimeout, ILogger logger)
+{
+    public async Task HandleAsync(Stream stream, string remote, CancellationToken stopping)
+    {
+        using var writer = new FrameWriter(stream);
+        var reader = new FrameReader(new BufferedStream(stream, 256 * 1024));
+        try
+        {
+            var session = await ReadHelloAsync(reader, stopping);
+            while (true)
+            {
+                using var frame = await reader.ReadAsync(stopping);
+                if (frame is null)
+                {
+                    return;
+                }
+                await HandleFrameAsync(session, frame, writer, stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (FerryException e)
+        {
+            Log.DataConnectionClosed(logger, remote, ErrorCodes.Name(e.Code), e.Message);
+            await TrySendErrorAsync(writer, e.Code, e.Message);
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e is EndOfStreamException)
+        {
+            Log.DataConnectionClosed(logger, remote, "E_RECEIVER_UNREACHABLE", e.Message);
+        }
+        catch (IOException e)
+        {
+            // A write to the target failed: the disk is full or broken. Tell the agent why.
+            var code = IsNoSpace(e) ? ErrorCode.ReceiverNoSpace : ErrorCode.ReceiverWrite;
+            Log.DataConnectionClosed(logger, remote, ErrorCodes.Name(code), e.Message);
+            await TrySendErrorAsync(writer, code, "writing the target failed: " + e.Message);
+        }
+    }
+
+    private async Task<ReceiveSession> ReadHelloAsync(FrameReader reader, CancellationToken stopping)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(helloTimeout);
+        Frame? hello;
+        try
+        {
+            hello = await reader.ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            throw new FerryException(ErrorCode.Protocol, $"no Hello frame within {helloTimeout.TotalSeconds:0} s");
+        }
+        using (hello)
+        {
+            if (hello is null || hello.Header.Type != FrameType.Hello)
+            {
+                throw new ProtocolException("a data connection must start with a Hello frame");
+            }
+            return sessions.Find(hello.Payload) is { Finished: false } session
+                ? session
+                : throw new FerryException(ErrorCode.SessionUnknown, "the data connection names no open session");
+        }
+    }
+
+    private async Task HandleFrameAsync(ReceiveSession session, Frame frame, FrameWriter writer, CancellationToken ct)
+    {
+        var h = frame.Header;
+        switch (h.Type)
+        {
+            case FrameType.Data:
+            {
+                var target = CheckBounds(session, h);
+                if (!TryWrite(target, frame))
+                {
+                    session.CountRejected();
+                    Log.FrameRejected(logger, session.IdText, h.Disk, h.Offset);
+                    await writer.WriteControlAsync(new FrameHeader(FrameType.Nack, FrameFlags.None, h.Disk, h.Length, h.Offset, h.Sequence, 0, 0), [], ct);
+                    return;
+                }
+                session.CountWritten(h.Length);
+                return;
+            }
+            case FrameType.Zero:
+                CheckBounds(session, h).WriteZeros((long)h.Offset, h.Length);
+                session.CountWritten(h.Length);
+                return;
+            case FrameType.Flush:
+                session.FlushAll();
+                await writer.WriteControlAsync(new FrameHeader(FrameType.FlushAck, FrameFlags.None, 0, 0, 0, h.Sequence, 0, 0), [], ct);
+                await writer.FlushAsync(ct);
+                return;
+            default:
+                throw new ProtocolException($"a {h.Type} frame is not expected from an agent");
+        }
+    }
+
+    /// <summary>Decodes and checks the payload, then writes it; false when it is damaged (nothing written).</summary>
+    private static bool TryWrite(Targets.IDiskTarget target, Frame frame)
+    {
+        var h = frame.Header;
+        if ((h.Flags & FrameFlags.Lz4) == 0)
+        {
+            if (h.PayloadLength != h.Length || XxHash3.HashToUInt64(frame.Payload) != h.Checksum)
+            {
+                return false;
+            }
+            target.Write((long)h.Offset, frame.Payload);
+            return true;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)h.Length);
+        try
+        {
+            var data = buffer.AsSpan(0, (int)h.Length);
+            if (!Lz4Codec.TryDecode(frame.Payload, data) || XxHash3.HashToUInt64(data) != h.Checksum)
+            {
+                return false;
+            }
+            target.Write((long)h.Offset, data);
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static Targets.IDiskTarget CheckBounds(ReceiveSession session, FrameHeader h)
+    {
+        if (!session.Targets.TryGetValue(h.Disk, out var target))
+        {
+            throw new ProtocolException($"frame names disk {h.Disk}, which is not part of the session");
+        }
+        if (h.Offset > (ulong)target.SizeBytes || h.Length > (ulong)target.SizeBytes - h.Offset)
+        {
+            throw new ProtocolException($"frame for disk {h.Disk} at {h.Offset} (+{h.Length}) lies outside the disk's {target.SizeBytes} bytes");
+        }
+        return target;
+    }
+
+    private static async Task TrySendErrorAsync(FrameWriter writer, ErrorCode code, string message)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await writer.WriteControlAsync(new FrameHeader(FrameType.Error, FrameFlags.None, 0, 0, 0, 0, 0, 0),
+                FrameWriter.ErrorPayload(ErrorCodes.Name(code), message), timeout.Token);
+            await writer.FlushAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is gone; the error is in our log.
+        }
+    }
+
+    private static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
+}

@@ -1,0 +1,168 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Security.Cryptography;
+using Ferry.Disks.Interop;
+using Ferry.Receiver.Hosting;
+using Ferry.Receiver.Sessions;
+using Ferry.Receiver.Targets;
+using Ferry.Transfer.Control;
+using Ferry.Transfer.Errors;
+using Ferry.Transfer.Framing;
+using Ferry.Transfer.Protocol;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.Channels;
+
+/// <summary>The control channel (port 8080): open a session, verify what was written, finish.</summary>
+public sealed class ReceiverControlService(ReceiverOptions options, SessionRegistry sessions, ILogger<ReceiverControlService> logger)
+    : ReceiverControl.ReceiverControlBase
+{
+    private const int MaxDisks = 64;
+    private const int MaxVerifyRanges = 65536;
+    private const long MaxDiskBytes = 1L << 50;
+
+    public override Task<OpenSessionReply> OpenSession(OpenSessionRequest request, ServerCallContext context)
+    {
+        Authenticate(context);
+        if (!ControlMetadata.IsSafeName(request.SourceName))
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "the source name must be 1-64 letters, digits, '.', '_' or '-'");
+        }
+        if (request.Disks.Count is 0 or > MaxDisks
+            || request.Disks.Select(d => d.Index).Distinct().Count() != request.Disks.Count
+            || request.Disks.Select(d => d.Name).Distinct().Count() != request.Disks.Count)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"a session needs 1 to {MaxDisks} disks with distinct indexes and names");
+        }
+        foreach (var d in request.Disks)
+        {
+            if (!ControlMetadata.IsSafeName(d.Name) || d.SizeBytes == 0 || d.SizeBytes > MaxDiskBytes
+                || d.LogicalSectorSize is not (512 or 4096) || d.SizeBytes % d.LogicalSectorSize != 0 || d.PlannedBytes > d.SizeBytes)
+            {
+                throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"disk {d.Index} ({d.Name}) has an invalid name, size or sector size");
+            }
+        }
+
+        var directory = Path.Combine(options.OutputDirectory, request.SourceName);
+        Directory.CreateDirectory(directory);
+        var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
+        var free = FilesystemSpace.FreeBytesAt(directory);
+        if (planned + options.SpaceReserveBytes > free)
+        {
+            throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
+                $"the receiver's output directory {directory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
+                $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
+        }
+
+        var targets = new Dictionary<uint, IDiskTarget>();
+        try
+        {
+            foreach (var d in request.Disks)
+            {
+                targets[d.Index] = ImageFileTarget.Create(Path.Combine(directory, d.Name + ".raw"), (long)d.SizeBytes);
+            }
+        }
+        catch (IOException e)
+        {
+            foreach (var t in targets.Values.OfType<ImageFileTarget>())
+            {
+                t.Discard();
+            }
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot create the target images in {directory}: {e.Message}");
+        }
+
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets);
+        sessions.Add(session);
+        Log.SessionOpened(logger, session.IdText, session.SourceName, targets.Count, planned);
+
+        var reply = new OpenSessionReply
+        {
+            SessionId = Google.Protobuf.ByteString.CopyFrom(session.Id),
+            MaxFrameBytes = FrameHeader.MaxBlockBytes,
+            ReceiverVersion = typeof(ReceiverControlService).Assembly.GetName().Version?.ToString() ?? "0",
+        };
+        reply.Targets.AddRange(targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
+        return Task.FromResult(reply);
+    }
+
+    public override Task<VerifyReply> Verify(VerifyRequest request, ServerCallContext context)
+    {
+        Authenticate(context);
+        var session = FindSession(request.SessionId);
+        if (!session.Targets.TryGetValue(request.Disk, out var target))
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"disk {request.Disk} is not part of this session");
+        }
+        if (request.Ranges.Count > MaxVerifyRanges)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"at most {MaxVerifyRanges} ranges per verify call");
+        }
+
+        session.FlushAll();
+        if (target is ImageFileTarget image)
+        {
+            image.DropCache();
+        }
+        var reply = new VerifyReply();
+        var buffer = ArrayPool<byte>.Shared.Rent(FrameHeader.MaxBlockBytes);
+        try
+        {
+            foreach (var r in request.Ranges)
+            {
+                if (r.Length == 0 || r.Length > FrameHeader.MaxBlockBytes || r.Offset + r.Length > (ulong)target.SizeBytes)
+                {
+                    throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"verify range {r.Offset}+{r.Length} lies outside disk {request.Disk}");
+                }
+                var span = buffer.AsSpan(0, (int)r.Length);
+                target.ReadBack((long)r.Offset, span);
+                if (XxHash3.HashToUInt64(span) != r.Xxh3)
+                {
+                    Log.VerifyMismatch(logger, session.IdText, request.Disk, r.Offset, r.Length);
+                    reply.Mismatched.Add(r);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return Task.FromResult(reply);
+    }
+
+    public override Task<FinishSessionReply> FinishSession(FinishSessionRequest request, ServerCallContext context)
+    {
+        Authenticate(context);
+        var session = FindSession(request.SessionId);
+        var paths = session.Publish();
+        sessions.Remove(session);
+        Log.SessionFinished(logger, session.IdText, session.WrittenBytes, session.RejectedFrames, string.Join(", ", paths));
+        var reply = new FinishSessionReply();
+        reply.Targets.AddRange(session.Targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path }));
+        return Task.FromResult(reply);
+    }
+
+    private ReceiveSession FindSession(Google.Protobuf.ByteString id) =>
+        sessions.Find(id.Span) ?? throw Refuse(ErrorCode.SessionUnknown, StatusCode.NotFound,
+            "the receiver has no such session (it was restarted or the session was replaced); start the migration again");
+
+    private void Authenticate(ServerCallContext context)
+    {
+        var header = context.RequestHeaders.GetValue(ControlMetadata.Authorization);
+        const string bearer = "Bearer ";
+        var token = header is not null && header.StartsWith(bearer, StringComparison.Ordinal) ? header[bearer.Length..] : null;
+        if (!options.Token.Matches(token))
+        {
+            throw Refuse(ErrorCode.AuthFailed, StatusCode.Unauthenticated, "the token does not match the receiver's token");
+        }
+    }
+
+    private RpcException Refuse(ErrorCode code, StatusCode status, string message)
+    {
+        var name = ErrorCodes.Name(code);
+        Log.SessionRefused(logger, name, message);
+        return new RpcException(new Status(status, message), new Metadata { { ControlMetadata.ErrorCode, name } });
+    }
+
+    private static long Mib(long bytes) => (bytes + (1 << 20) - 1) >> 20;
+}

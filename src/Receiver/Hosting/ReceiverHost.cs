@@ -1,0 +1,69 @@
+using System.Net;
+using Ferry.Receiver.Channels;
+using Ferry.Receiver.Sessions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.Hosting;
+
+/// <summary>
+/// A running receiver: Kestrel serving the gRPC control channel over HTTP/2 and the raw TCP data
+/// channel, in one process. Used by <c>ferry receiver</c> and by tests, which ask for port 0.
+/// </summary>
+public sealed class ReceiverHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ReceiverHost(WebApplication app, IPEndPoint control, IPEndPoint data)
+    {
+        _app = app;
+        ControlEndpoint = control;
+        DataEndpoint = data;
+    }
+
+    public IPEndPoint ControlEndpoint { get; }
+
+    public IPEndPoint DataEndpoint { get; }
+
+    public static async Task<ReceiverHost> StartAsync(ReceiverOptions options, Action<ILoggingBuilder>? logging = null,
+        CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(options.OutputDirectory);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<DataChannelServer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DataChannelServer>());
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 << 20);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(options.ListenAddress, options.ControlPort, l => l.Protocols = HttpProtocols.Http2);
+            k.Limits.Http2.MaxStreamsPerConnection = 16;
+        });
+
+        var app = builder.Build();
+        app.MapGrpcService<ReceiverControlService>();
+        await app.StartAsync(cancellationToken);
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var control = new IPEndPoint(options.ListenAddress, new Uri(address).Port);
+        var data = app.Services.GetRequiredService<DataChannelServer>().LocalEndpoint;
+        return new ReceiverHost(app, control, data);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver;
+
+/// <summary>The receiver's log events: stable names, no secrets.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, EventName = "SessionOpened", Level = LogLevel.Information,
+        Message = "Session {SessionId} opened for source {Source}: {DiskCount} disk(s), {PlannedBytes} bytes planned")]
+    public static partial void SessionOpened(ILogger logger, string sessionId, string source, int diskCount, long plannedBytes);
+
+    [LoggerMessage(EventId = 101, EventName = "SessionFinished", Level = LogLevel.Information,
+        Message = "Session {SessionId} finished: {WrittenBytes} bytes written, {RejectedFrames} damaged frame(s) refused; images: {Images}")]
+    public static partial void SessionFinished(ILogger logger, string sessionId, long writtenBytes, long rejectedFrames, string images);
+
+    [LoggerMessage(EventId = 102, EventName = "SessionRefused", Level = LogLevel.Warning,
+        Message = "Session refused ({Code}): {Reason}")]
+    public static partial void SessionRefused(ILogger logger, string code, string reason);
+
+    [LoggerMessage(EventId = 110, EventName = "DataConnectionClosed", Level = LogLevel.Warning,
+        Message = "Data connection from {Remote} closed ({Code}): {Reason}")]
+    public static partial void DataConnectionClosed(ILogger logger, string remote, string code, string reason);
+
+    [LoggerMessage(EventId = 111, EventName = "FrameRejected", Level = LogLevel.Warning,
+        Message = "Session {SessionId}: frame for disk {Disk} offset {Offset} failed its checksum and was not written; asked for it again")]
+    public static partial void FrameRejected(ILogger logger, string sessionId, uint disk, ulong offset);
+
+    [LoggerMessage(EventId = 120, EventName = "VerifyMismatch", Level = LogLevel.Error,
+        Message = "Session {SessionId}: disk {Disk} range at {Offset} (+{Length}) does not match what the agent sent")]
+    public static partial void VerifyMismatch(ILogger logger, string sessionId, uint disk, ulong offset, uint length);
+}

@@ -1,0 +1,70 @@
+using Ferry.Receiver.Targets;
+
+namespace Ferry.Receiver.Sessions;
+
+/// <summary>One agent's replication session: the targets its disks are written to.</summary>
+public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets) : IDisposable
+{
+    private readonly Lock _flushLock = new();
+
+    public byte[] Id { get; } = id;
+
+    public string IdText => Convert.ToHexStringLower(Id);
+
+    public string SourceName { get; } = sourceName;
+
+    public IReadOnlyDictionary<uint, IDiskTarget> Targets { get; } = targets;
+
+    public bool Finished { get; private set; }
+
+    /// <summary>Frames that arrived damaged and were refused.</summary>
+    public long RejectedFrames => Interlocked.Read(ref _rejected);
+
+    public long WrittenBytes => Interlocked.Read(ref _written);
+
+    private long _rejected;
+    private long _written;
+
+    public void CountRejected() => Interlocked.Increment(ref _rejected);
+
+    public void CountWritten(long bytes) => Interlocked.Add(ref _written, bytes);
+
+    public void FlushAll()
+    {
+        lock (_flushLock)
+        {
+            foreach (var target in Targets.Values)
+            {
+                target.Flush();
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Publish()
+    {
+        lock (_flushLock)
+        {
+            foreach (var target in Targets.Values)
+            {
+                target.Publish();
+            }
+            Finished = true;
+            return Targets.Values.Select(t => t.Path).ToList();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var target in Targets.Values)
+        {
+            if (!Finished && target is ImageFileTarget image)
+            {
+                image.Discard();
+            }
+            else
+            {
+                target.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using Ferry.Disks.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Receiver.Targets;
+
+/// <summary>
+/// A sparse raw image of a source disk. It is written as <c>NAME.raw.partial</c> and renamed to
+/// <c>NAME.raw</c> only once complete, so a finished image is never confused with a broken one and an
+/// earlier finished image is replaced only by a complete new one.
+/// </summary>
+public sealed class ImageFileTarget : IDiskTarget
+{
+    private readonly SafeFileHandle _handle;
+    private readonly string _partialPath;
+    private readonly byte[] _zeros = new byte[64 * 1024];
+
+    private ImageFileTarget(string path, string partialPath, SafeFileHandle handle, long size)
+    {
+        Path = path;
+        _partialPath = partialPath;
+        _handle = handle;
+        SizeBytes = size;
+    }
+
+    public long SizeBytes { get; }
+
+    public string Path { get; }
+
+    /// <summary>Creates an empty sparse image of <paramref name="size"/> bytes (anything unwritten reads as zeros).</summary>
+    public static ImageFileTarget Create(string path, long size)
+    {
+        var partial = path + ".partial";
+        var handle = File.OpenHandle(partial, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, FileOptions.None, preallocationSize: 0);
+        try
+        {
+            File.SetUnixFileMode(handle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            RandomAccess.SetLength(handle, size);
+            return new ImageFileTarget(path, partial, handle, size);
+        }
+        catch
+        {
+            handle.Dispose();
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
+
+    public void WriteZeros(long offset, long length)
+    {
+        if (Posix.TryPunchHole(_handle, offset, length))
+        {
+            return;
+        }
+        for (var done = 0L; done < length; done += _zeros.Length)
+        {
+            RandomAccess.Write(_handle, _zeros.AsSpan(0, (int)Math.Min(_zeros.Length, length - done)), offset + done);
+        }
+    }
+
+    public void Flush() => Posix.Fsync(_handle, _partialPath);
+
+    public void ReadBack(long offset, Span<byte> buffer)
+    {
+        var done = 0;
+        while (done < buffer.Length)
+        {
+            var n = RandomAccess.Read(_handle, buffer[done..], offset + done);
+            if (n == 0)
+            {
+                throw new IOException($"{_partialPath}: unexpected end of image at {offset + done}");
+            }
+            done += n;
+        }
+    }
+
+    /// <summary>Drops the image's cached pages so that <see cref="ReadBack"/> reads the device.</summary>
+    public void DropCache() => Posix.DropCache(_handle);
+
+    public void Publish()
+    {
+        Flush();
+        _handle.Dispose();
+        File.Move(_partialPath, Path, overwrite: true);
+    }
+
+    /// <summary>Closes the image; an unpublished image is removed, since it is incomplete.</summary>
+    public void Discard()
+    {
+        _handle.Dispose();
+        File.Delete(_partialPath);
+    }
+
+    public void Dispose() => _handle.Dispose();
+}
