@@ -1,0 +1,33 @@
+namespace Ferry.Tests;
+
+/// <summary>
+/// Preconditions of tests that use the real system. A missing one fails the test with a message
+/// naming it: such tests are never skipped silently.
+/// </summary>
+internal static class Requires
+{
+    public static void Tool(string name)
+    {
+        var found = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
+            .Concat(["/usr/sbin", "/sbin"])
+            .Any(dir => File.Exists(System.IO.Path.Combine(dir, name)));
+        if (!found)
+        {
+            throw new InvalidOperationException($"this test needs the '{name}' command; `make test` installs it from Debian packages");
+        }
+    }
+
+    public static void RootAndLoopDevices()
+    {
+        if (!Ferry.Disks.Interop.Posix.IsRoot)
+        {
+            throw new InvalidOperationException("this test needs root (loop devices, mount): run `sudo make test`");
+        }
+        if (!File.Exists("/dev/loop-control"))
+        {
+            throw new InvalidOperationException("this test needs loop devices (/dev/loop-control is missing; load the loop module)");
+        }
+        Tool("losetup");
+        Tool("partx");
+    }
+}
