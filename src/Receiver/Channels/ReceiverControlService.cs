@@ -44,20 +44,21 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             }
         }
 
+        // Check the space before anything is created: a refused session leaves no trace.
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
-        Directory.CreateDirectory(directory);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
-        var free = FilesystemSpace.FreeBytesAt(directory);
+        var free = FilesystemSpace.FreeBytesAt(options.OutputDirectory);
         if (planned + options.SpaceReserveBytes > free)
         {
             throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
-                $"the receiver's output directory {directory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
+                $"the receiver's output directory {options.OutputDirectory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
                 $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
         }
 
         var targets = new Dictionary<uint, IDiskTarget>();
         try
         {
+            Directory.CreateDirectory(directory);
             foreach (var d in request.Disks)
             {
                 targets[d.Index] = ImageFileTarget.Create(Path.Combine(directory, d.Name + ".raw"), (long)d.SizeBytes);

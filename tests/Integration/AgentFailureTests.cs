@@ -1,0 +1,112 @@
+using Xunit;
+
+namespace Ferry.Tests.Integration;
+
+/// <summary>
+/// Each way a client-only migration can be refused ends with a stable error code, a documented exit
+/// code, a sentence naming the fix, and nothing written on the receiver.
+/// </summary>
+[Collection("loop devices")]
+public sealed class AgentFailureTests
+{
+    private const string SmallLayout = """
+        label: dos
+        size=40MiB, type=83
+        """;
+
+    [Fact]
+    public async Task Migrate_WrongToken_ExitsAuthFailedAndWritesNothing()
+    {
+        using var dir = new TempDir();
+        using var disk = SmallDisk(dir);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs("not-the-token"), "--disk", disk.Device]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(6, run.ExitCode);
+        Assert.Contains("E_AUTH_FAILED", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--token", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not-the-token", run.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir["out"]));
+    }
+
+    [Fact]
+    public async Task Migrate_ReceiverUnreachable_ExitsUnreachableNamingTheAddress()
+    {
+        using var dir = new TempDir();
+        using var disk = SmallDisk(dir);
+
+        // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", "--receiver", "127.0.0.1", "--control-port", "1", "--token", "t", "--disk", disk.Device]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(5, run.ExitCode);
+        Assert.Contains("E_RECEIVER_UNREACHABLE", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:1", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migrate_PathIsARegularFile_ExitsNotBlockDeviceAndWritesNothing()
+    {
+        using var dir = new TempDir();
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        File.WriteAllBytes(dir["plain.img"], new byte[1 << 20]);
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", dir["plain.img"]]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.Contains("E_NOT_BLOCK_DEVICE", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("is not a block device", run.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(dir["out"]));
+    }
+
+    [Fact]
+    public async Task Migrate_ReceiverOutputTooSmall_ExitsTargetTooSmallSayingHowMuchAndWritesNothing()
+    {
+        using var dir = new TempDir();
+        using var disk = SmallDisk(dir, fill: true);
+        Directory.CreateDirectory(dir["small"]);
+        Sh.Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", dir["small"]).Check("mount tmpfs");
+        try
+        {
+            await using var receiver = await ReceiverFixture.StartAsync(dir["small"]);
+
+            var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device]))
+                .WaitAsync(TimeSpan.FromMinutes(2));
+
+            Assert.Equal(7, run.ExitCode);
+            Assert.Contains("E_TARGET_TOO_SMALL", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains("MiB free", run.Stderr, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFileSystemEntries(dir["small"]));
+        }
+        finally
+        {
+            Sh.Run("umount", dir["small"]);
+        }
+    }
+
+    [Fact]
+    public void Migrate_CompressionOutOfRange_ExitsUsage()
+    {
+        var run = AgentBinary.Run("migrate", "--receiver", "127.0.0.1", "--token", "t", "--disk", "/dev/null", "--compress", "11");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("E_USAGE", run.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A 64 MiB MBR disk with one ext4 partition; filled with random data when asked.</summary>
+    private static LoopDisk SmallDisk(TempDir dir, bool fill = false)
+    {
+        var disk = LoopDisk.Create(dir["small.img"], 64L << 20, SmallLayout);
+        Sh.Run("mkfs.ext4", "-q", "-F", disk.Partition(1)).Check("mkfs.ext4");
+        if (fill)
+        {
+            var mount = disk.Mount(1, dir["fill"]);
+            Sh.Bash($"head -c 30000000 /dev/urandom > {mount}/payload");
+            disk.UnmountAll();
+        }
+        return disk;
+    }
+}
