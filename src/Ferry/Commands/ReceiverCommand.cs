@@ -51,14 +51,9 @@ internal static class ReceiverCommand
                 .CreateLogger();
             await using var host = await ReceiverHost.StartAsync(options, l => l.AddSerilog(logger), ct);
             logger.Information("Receiver ready: control {Control}, data {Data}, images in {Out}", host.ControlEndpoint, host.DataEndpoint, options.OutputDirectory);
-            try
-            {
-                await Task.Delay(Timeout.Infinite, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                logger.Information("Receiver stopping");
-            }
+            // Returns on SIGTERM/SIGINT (the host's console lifetime) or when the command is cancelled.
+            await host.WaitForShutdownAsync(ct);
+            logger.Information("Receiver stopped");
             return 0;
         });
         return command;

@@ -85,18 +85,18 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         switch (h.Type)
         {
             case FrameType.Data:
-            {
-                var target = CheckBounds(session, h);
-                if (!TryWrite(target, frame))
                 {
-                    session.CountRejected();
-                    Log.FrameRejected(logger, session.IdText, h.Disk, h.Offset);
-                    await writer.WriteControlAsync(new FrameHeader(FrameType.Nack, FrameFlags.None, h.Disk, h.Length, h.Offset, h.Sequence, 0, 0), [], ct);
+                    var target = CheckBounds(session, h);
+                    if (!TryWrite(target, frame))
+                    {
+                        session.CountRejected();
+                        Log.FrameRejected(logger, session.IdText, h.Disk, h.Offset);
+                        await writer.WriteControlAsync(new FrameHeader(FrameType.Nack, FrameFlags.None, h.Disk, h.Length, h.Offset, h.Sequence, 0, 0), [], ct);
+                        return;
+                    }
+                    session.CountWritten(h.Length);
                     return;
                 }
-                session.CountWritten(h.Length);
-                return;
-            }
             case FrameType.Zero:
                 CheckBounds(session, h).WriteZeros((long)h.Offset, h.Length);
                 session.CountWritten(h.Length);

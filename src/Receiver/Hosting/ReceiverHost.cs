@@ -59,6 +59,7 @@ public sealed class ReceiverHost : IAsyncDisposable
         return new ReceiverHost(app, control, data);
     }
 
+    /// <summary>Waits until the process is asked to stop (SIGTERM, SIGINT) or <paramref name="cancellationToken"/> fires, then stops.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
