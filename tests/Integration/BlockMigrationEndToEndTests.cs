@@ -57,6 +57,64 @@ public sealed class BlockMigrationEndToEndTests
         Assert.Equal(TreeManifest.Of(dir["a-data"]), TreeManifest.Of(dir["b-data"]));
     }
 
+    [Fact]
+    public async Task Migrate_TwoMbrDisksUncompressed_CopiesLogicalPartitionsSwapVfatAndUnknownDataExactly()
+    {
+        Requires.Tool("mkfs.vfat");
+        using var dir = new TempDir();
+        using var first = LoopDisk.Create(dir["first.img"], 256L << 20, """
+            label: dos
+            size=32MiB, type=c, bootable
+            type=5
+            size=64MiB, type=83
+            size=32MiB, type=82
+            size=16MiB, type=da
+            """);
+        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "logical", first.Partition(5)).Check("mkfs.ext4");
+        Sh.Run("mkswap", "-L", "swap0", first.Partition(6)).Check("mkswap");
+        // A partition of a type Ferry does not parse: half random data, half zeros, copied exactly.
+        Sh.Bash($"head -c 8388608 /dev/urandom > {dir["unknown.bin"]} && dd if={dir["unknown.bin"]} of={first.Partition(7)} bs=1M conv=fsync status=none");
+        // This kernel cannot mount vfat: the ESP is made in a file with mtools, then written to the partition.
+        Requires.Tool("mcopy");
+        Sh.Bash($"""
+            truncate -s 32M {dir["esp.img"]} && mkfs.vfat -F 32 -n BOOT {dir["esp.img"]} >/dev/null
+            head -c 300000 /dev/urandom > {dir["BOOTX64.EFI"]}
+            mmd -i {dir["esp.img"]} ::/EFI ::/EFI/BOOT && mcopy -i {dir["esp.img"]} {dir["BOOTX64.EFI"]} ::/EFI/BOOT/
+            dd if={dir["esp.img"]} of={first.Partition(1)} bs=1M conv=fsync status=none
+            """);
+        var logical = first.Mount(5, dir["logical"]);
+        SourceDiskBuilder.Populate(logical, 200, seed: 3);
+        first.UnmountAll();
+        // The second disk has no partition table: one XFS filesystem on the whole disk.
+        using var second = LoopDisk.Create(dir["second.img"], 320L << 20);
+        Sh.Run("mkfs.xfs", "-q", "-f", "-L", "whole", second.Device).Check("mkfs.xfs");
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var run = await Task.Run(() => AgentBinary.Run([
+            "migrate", .. receiver.AgentArgs(), "--disk", first.Device, "--disk", second.Device, "--source-name", "two", "--compress", "0", "--checksum",
+        ])).WaitAsync(TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
+
+        using var firstCopy = LoopDisk.Create(Path.Combine(dir["out"], "two", Path.GetFileName(first.Device) + ".raw"), 0, readOnly: true);
+        using var secondCopy = LoopDisk.Create(Path.Combine(dir["out"], "two", Path.GetFileName(second.Device) + ".raw"), 0, readOnly: true);
+        Assert.Equal(Dump(first.Device), Dump(firstCopy.Device));
+        // Partitions Ferry copies whole (vfat, unknown data) must be identical byte for byte.
+        Assert.Equal(0, Sh.Run("cmp", first.Partition(1), firstCopy.Partition(1)).ExitCode);
+        Assert.Equal(0, Sh.Run("cmp", first.Partition(7), firstCopy.Partition(7)).ExitCode);
+        // Swap travels as its header page only: the copy must still be the same swap area.
+        Assert.Equal(SwapIdentity(first.Partition(6)), SwapIdentity(firstCopy.Partition(6)));
+        Sh.Run("fsck.vfat", "-n", firstCopy.Partition(1)).Check("fsck.vfat -n on the copied boot partition");
+        Sh.Run("e2fsck", "-fn", firstCopy.Partition(5)).Check("e2fsck -fn on the copied logical partition");
+        Sh.Run("xfs_repair", "-n", secondCopy.Device).Check("xfs_repair -n on the copied whole-disk XFS");
+
+        first.Mount(5, dir["a-logical"], "ro");
+        firstCopy.Mount(5, dir["b-logical"], "ro");
+        Assert.Equal(TreeManifest.Of(dir["a-logical"]), TreeManifest.Of(dir["b-logical"]));
+    }
+
+    private static string SwapIdentity(string partition) =>
+        Sh.Run("blkid", "-p", "-s", "TYPE", "-s", "UUID", "-s", "LABEL", "-o", "value", partition).Check("blkid").Stdout;
+
     /// <summary>sfdisk's dump without the device names, which differ between the two loop devices.</summary>
     private static string Dump(string device) =>
         string.Join('\n', Sh.Run("sfdisk", "--dump", device).Check("sfdisk --dump").Stdout.Split('\n')

@@ -72,7 +72,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
                 RecordHashes = options.Checksum,
             }, progress);
-            await using (var reporter = new ProgressReporter(progress, options.JsonProgress, console))
+            await using (var reporter = new ProgressReporter(progress, options.JsonProgress, !Console.IsOutputRedirected, console))
             {
                 reporter.Start();
                 var sessionId = session.SessionId.ToByteArray();

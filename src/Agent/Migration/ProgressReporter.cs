@@ -7,10 +7,13 @@ namespace Ferry.Agent.Migration;
 
 /// <summary>
 /// Shows a transfer's progress once a second: a line rewritten in place on a terminal, or JSON
-/// lines (phase, disk, done/total/wire bytes, speed before and after compression, ETA).
+/// lines (phase, disk, done/total/wire bytes, speed before and after compression, ETA). When the
+/// output is not a terminal, plain lines are printed every ten seconds instead of rewritten in place.
 /// </summary>
-public sealed class ProgressReporter(TransferProgress progress, bool json, TextWriter output) : IAsyncDisposable
+public sealed class ProgressReporter(TransferProgress progress, bool json, bool interactive, TextWriter output) : IAsyncDisposable
 {
+    private const int PlainLineEveryTicks = 10;
+    private int _ticks;
     private readonly CancellationTokenSource _stop = new();
     private Task? _loop;
     private long _lastDone;
@@ -26,7 +29,10 @@ public sealed class ProgressReporter(TransferProgress progress, bool json, TextW
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                Report(final: false);
+                if (json || interactive || ++_ticks % PlainLineEveryTicks == 0)
+                {
+                    Report(final: false);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -56,10 +62,10 @@ public sealed class ProgressReporter(TransferProgress progress, bool json, TextW
             else
             {
                 var pct = total > 0 ? 100.0 * done / total : 100;
-                output.Write($"\r{line.Phase,-9} {line.Disk,-8} {pct,5:0.0}%  {InventoryText.Size(done)} of {InventoryText.Size(total)}  " +
+                output.Write($"{(interactive ? "\r" : "")}{line.Phase,-9} {line.Disk,-8} {pct,5:0.0}%  {InventoryText.Size(done)} of {InventoryText.Size(total)}  " +
                     $"{InventoryText.Size(speed)}/s source, {InventoryText.Size(wireSpeed)}/s wire  " +
                     $"ETA {(eta is { } e ? TimeSpan.FromSeconds(e).ToString("hh\\:mm\\:ss", System.Globalization.CultureInfo.InvariantCulture) : "--:--:--")}   ");
-                if (final)
+                if (final || !interactive)
                 {
                     output.WriteLine();
                 }
