@@ -1,24 +1,57 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace Ferry.Receiver.Hosting;
 
-/// <summary>Checks a presented token against the SHA-256 of the expected one, in constant time.</summary>
+/// <summary>
+/// The tokens a receiver accepts, kept as SHA-256 hashes only: the receiver's own token
+/// (<c>ferry receiver --token</c>) and, under a control plane, one token per running job.
+/// </summary>
 public sealed class TokenCheck
 {
-    private readonly byte[] _hash;
+    private readonly ConcurrentDictionary<string, byte> _hashes = new();
 
-    private TokenCheck(byte[] hash) => _hash = hash;
+    private TokenCheck()
+    {
+    }
 
     public static TokenCheck FromToken(string token)
+    {
+        var check = new TokenCheck();
+        check.Allow(token);
+        return check;
+    }
+
+    /// <summary>No token yet: a control plane adds one per job.</summary>
+    public static TokenCheck Empty() => new();
+
+    public void Allow(string token)
     {
         if (string.IsNullOrWhiteSpace(token))
         {
             throw new ArgumentException("the token must not be empty", nameof(token));
         }
-        return new TokenCheck(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+        _hashes[Hash(token)] = 0;
     }
 
-    public bool Matches(string? presented) =>
-        presented is not null && CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+    public void Revoke(string token) => _hashes.TryRemove(Hash(token), out _);
+
+    /// <summary>Whether <paramref name="presented"/> is accepted; compared as hashes, so in time independent of the secret.</summary>
+    public bool Matches(string? presented)
+    {
+        if (presented is null)
+        {
+            return false;
+        }
+        var hash = Encoding.ASCII.GetBytes(Hash(presented));
+        var found = false;
+        foreach (var known in _hashes.Keys)
+        {
+            found |= CryptographicOperations.FixedTimeEquals(hash, Encoding.ASCII.GetBytes(known));
+        }
+        return found;
+    }
+
+    private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 }

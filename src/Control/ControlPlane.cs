@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using Ferry.Control.Hosting;
+using Ferry.Control.Jobs;
+using Ferry.Control.Model;
+using Ferry.Control.Security;
+using Ferry.Control.Store;
+using Ferry.Transfer.Errors;
+
+namespace Ferry.Control;
+
+/// <summary>
+/// The control plane's operations, shared by the operator REST API and the agent API: every rule
+/// about codes, keys, sources and jobs lives here, not in the endpoints.
+/// </summary>
+public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDispatcher dispatcher, ReceiverLink? receiver, TimeProvider clock,
+    TimeSpan heartbeatInterval)
+{
+    public const int MaxQuota = 1000;
+    public const int MaxDays = 90;
+    public const int MaxDisksPerJob = 16;
+
+    private readonly ConcurrentDictionary<string, string> _jobTokens = new();
+
+    public IControlStore Store => store;
+
+    public JobDispatcher Dispatcher => dispatcher;
+
+    public TimeSpan HeartbeatInterval => heartbeatInterval;
+
+    public ReceiverLink? Receiver => receiver;
+
+    public (ActivationCode Code, string Secret) CreateCode(int quota, int days, string? description)
+    {
+        if (quota is < 1 or > MaxQuota)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"quota {quota} is outside 1-{MaxQuota}");
+        }
+        if (days is < 1 or > MaxDays)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"validity of {days} days is outside 1-{MaxDays}");
+        }
+        var now = clock.GetUtcNow();
+        var code = new ActivationCode(Secrets.NewId("at-"), quota, 0, now, now.AddDays(days), false, description);
+        var secret = Secrets.NewSecret();
+        store.AddCode(code, Secrets.Hash(secret));
+        return (code, secret);
+    }
+
+    public void RevokeCode(string id)
+    {
+        if (!store.RevokeCode(id))
+        {
+            throw new ControlException(ErrorCode.NotFound, $"there is no activation code {id}");
+        }
+    }
+
+    public (AccessKey Key, string Secret) CreateAccessKey(string? description)
+    {
+        var key = new AccessKey(Secrets.NewId("ak-"), clock.GetUtcNow(), description);
+        var secret = Secrets.NewSecret();
+        store.AddAccessKey(key, secretBox.Seal(secret));
+        return (key, secret);
+    }
+
+    public void DeleteAccessKey(string id)
+    {
+        if (!store.DeleteAccessKey(id))
+        {
+            throw new ControlException(ErrorCode.NotFound, $"there is no AccessKey {id}");
+        }
+    }
+
+    public (SourceServer Source, string AgentToken) RegisterWithCode(string codeId, string secret, Registration registration)
+    {
+        var token = Secrets.NewSecret();
+        return (store.ActivateWithCode(codeId, secret, registration, Secrets.Hash(token), clock.GetUtcNow()), token);
+    }
+
+    /// <summary>Registers with an AccessKey whose signature over the request the caller has not yet checked.</summary>
+    public (SourceServer Source, string AgentToken) RegisterWithAccessKey(string keyId, long timestamp, string signature, string method, string path,
+        ReadOnlySpan<byte> body, Registration registration)
+    {
+        var skew = RequestSignature.Skew(timestamp, clock.GetUtcNow());
+        if (skew.Duration() > RequestSignature.MaxSkew)
+        {
+            throw new ControlException(ErrorCode.ClockSkew,
+                $"the source's clock is {Math.Abs(skew.TotalMinutes):0} minutes {(skew > TimeSpan.Zero ? "behind" : "ahead of")} the control plane's (at most {RequestSignature.MaxSkew.TotalMinutes:0} allowed)",
+                "Set the source's clock right (for example with chrony or systemd-timesyncd), then run the agent again.");
+        }
+        var sealedSecret = store.GetAccessKeySecret(keyId);
+        if (sealedSecret is null || !RequestSignature.Verify(secretBox.Open(sealedSecret), method, path, timestamp, body, signature))
+        {
+            throw new ControlException(ErrorCode.AccessKeyInvalid, "the AccessKey id or secret is not valid on this control plane",
+                "Check both halves of the AccessKey pair (ferry accesskey list).");
+        }
+        var token = Secrets.NewSecret();
+        return (store.RegisterWithAccessKey(keyId, registration, Secrets.Hash(token), clock.GetUtcNow()), token);
+    }
+
+    public SourceServer AuthenticateAgent(string? token) =>
+        (token is null ? null : store.FindSourceByAgentToken(Secrets.Hash(token)))
+        ?? throw new ControlException(ErrorCode.AuthFailed, "the agent's credential is not valid (the source was deleted or re-imported elsewhere)",
+            "Run ./agent again to re-import this source.");
+
+    public SourceServer GetSource(string id) => store.GetSource(id) ?? throw new ControlException(ErrorCode.NotFound, $"there is no source {id}");
+
+    public MigrationJob GetJob(string id) => store.GetJob(id) ?? throw new ControlException(ErrorCode.NotFound, $"there is no job {id}");
+
+    public MigrationJob CreateJob(string sourceId, JobSettings settings)
+    {
+        var source = GetSource(sourceId);
+        ValidateSettings(settings);
+        var known = InventoryDisks(source);
+        var disks = settings.Disks.Count == 0 ? known : settings.Disks;
+        if (disks.Count is 0 or > MaxDisksPerJob)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"a job copies 1 to {MaxDisksPerJob} disks; this one names {disks.Count}");
+        }
+        var unknown = disks.Where(d => !known.Contains(d)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"source {sourceId} has no disk {string.Join(", ", unknown)}",
+                $"Its disks are: {string.Join(", ", known)} (ferry source show {sourceId}).");
+        }
+        var now = clock.GetUtcNow();
+        var job = new MigrationJob(Secrets.NewId("j-"), sourceId, JobState.Ready, JobPhase.None, settings with { Disks = disks }, JobProgress.None,
+            now, now, null, null, []);
+        store.AddJob(job);
+        return job;
+    }
+
+    /// <summary>Applies an operator verb (start, pause, resume, modify, retry, cancel) and tells the agent.</summary>
+    public MigrationJob Act(string jobId, string verb, JobSettings? modified = null)
+    {
+        var job = GetJob(jobId);
+        var next = JobTransitions.Apply(job, verb);
+        if (next == JobState.Running && receiver is null)
+        {
+            throw new ControlException(ErrorCode.InvalidState, "this control plane has no receiver to send jobs to",
+                "Start it with `ferry serve --with-receiver`.");
+        }
+        var settings = job.Settings;
+        if (verb == "modify")
+        {
+            if (modified is null)
+            {
+                throw new ControlException(ErrorCode.InvalidRequest, "modify needs new settings");
+            }
+            settings = settings with { Compression = modified.Compression, BandwidthMbit = modified.BandwidthMbit, Checksum = modified.Checksum };
+            ValidateSettings(settings);
+        }
+        var updated = job with
+        {
+            State = next,
+            Phase = next == JobState.Running && job.State is JobState.Ready or JobState.InError ? JobPhase.Preparing : job.Phase,
+            Settings = settings,
+            UpdatedAt = clock.GetUtcNow(),
+            ErrorCode = next == JobState.Running ? null : job.ErrorCode,
+            ErrorMessage = next == JobState.Running ? null : job.ErrorMessage,
+        };
+        if (!store.UpdateJob(updated, job.State))
+        {
+            var now = GetJob(jobId);
+            throw new ControlException(ErrorCode.InvalidState, $"job {jobId} changed to {now.State} meanwhile; try again");
+        }
+        if (next is not (JobState.Running or JobState.Stopped) && _jobTokens.TryRemove(job.Id, out var token))
+        {
+            receiver?.RevokeToken(token);
+        }
+        store.SetSourceState(job.SourceId, next == JobState.Running ? SourceState.InUse : SourceState.Available);
+        dispatcher.Notify(job.SourceId, job.Id);
+        return updated;
+    }
+
+    /// <summary>What the agent is told about a job: the settings and, while it runs, the receiver and a job token.</summary>
+    public Transfer.Protocol.JobAssignment Assignment(MigrationJob job)
+    {
+        var assignment = new Transfer.Protocol.JobAssignment
+        {
+            JobId = job.Id,
+            State = job.State.ToString(),
+            Compression = (uint)job.Settings.Compression,
+            BandwidthMbit = job.Settings.BandwidthMbit,
+            Checksum = job.Settings.Checksum,
+        };
+        assignment.Disks.AddRange(job.Settings.Disks);
+        if (receiver is not null && job.State is JobState.Running or JobState.Stopped)
+        {
+            var token = _jobTokens.GetOrAdd(job.Id, _ =>
+            {
+                var t = Secrets.NewSecret();
+                receiver.AllowToken(t);
+                return t;
+            });
+            assignment.ReceiverHost = receiver.Host;
+            assignment.ReceiverControlPort = (uint)receiver.ControlPort;
+            assignment.ReceiverDataPort = (uint)receiver.DataPort;
+            assignment.ReceiverToken = token;
+        }
+        return assignment;
+    }
+
+    /// <summary>Records what the agent says about a job it runs; the outcome ends the job.</summary>
+    public void Report(SourceServer source, Transfer.Protocol.JobReport report)
+    {
+        var job = GetJob(report.JobId);
+        if (job.SourceId != source.Id)
+        {
+            throw new ControlException(ErrorCode.NotFound, $"there is no job {report.JobId} for this source");
+        }
+        var progress = new JobProgress((long)report.DoneBytes, (long)report.TotalBytes, (long)report.WireBytes, (long)report.SpeedBps,
+            report.EtaS >= 0 ? report.EtaS : null);
+        var phase = Enum.TryParse<JobPhase>(report.Phase, out var p) ? p : job.Phase;
+        var updated = report.Outcome switch
+        {
+            "finished" when job.State == JobState.Running => job with { State = JobState.Finished, Phase = JobPhase.Cleaning, Images = [.. report.Images] },
+            "failed" when job.State is JobState.Running or JobState.Stopped => job with
+            {
+                State = JobState.InError, ErrorCode = report.ErrorCode, ErrorMessage = report.ErrorMessage,
+            },
+            "running" when job.State is JobState.Running or JobState.Stopped => job with { Phase = phase },
+            _ => job,
+        };
+        updated = updated with { Progress = progress, UpdatedAt = clock.GetUtcNow() };
+        if (store.UpdateJob(updated, job.State) && updated.State != job.State)
+        {
+            if (_jobTokens.TryRemove(job.Id, out var token))
+            {
+                receiver?.RevokeToken(token);
+            }
+            store.SetSourceState(job.SourceId, updated.State == JobState.InError ? SourceState.InError : SourceState.Available);
+        }
+    }
+
+    private static void ValidateSettings(JobSettings s)
+    {
+        if (s.Compression is < 0 or > 10 || s.BandwidthMbit < 0 || s.BandwidthMbit > 100_000)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, "compression must be 0-10 and bandwidth 0-100000 Mbit/s");
+        }
+    }
+
+    /// <summary>The whole-disk paths in a source's registered inventory.</summary>
+    public static List<string> InventoryDisks(SourceServer source)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(source.Inventory);
+            return doc.RootElement.GetProperty("disks").EnumerateArray().Select(d => d.GetProperty("path").GetString()!).ToList();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return [];
+        }
+    }
+}

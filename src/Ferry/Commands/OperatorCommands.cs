@@ -1,0 +1,93 @@
+using System.CommandLine;
+using Ferry.Cli.Cli;
+
+namespace Ferry.Cli.Commands;
+
+/// <summary>The operator verbs over the REST API: code, accesskey, source, job.</summary>
+internal static class OperatorCommands
+{
+    public static Command Code()
+    {
+        var quota = new Option<int>("--quota") { Description = "Sources this code may import (1-1000).", DefaultValueFactory = _ => 200 };
+        var days = new Option<int>("--days") { Description = "Days the code is valid (1-90).", DefaultValueFactory = _ => 90 };
+        var description = new Option<string?>("--description");
+        var id = new Argument<string>("id");
+        return new Command("code", "Activation codes.")
+        {
+            OperatorCommand.Verb("create", "Create a code and print its one-line activation command (the secret is shown once).",
+                p => (HttpMethod.Post, "api/v1/codes", new { quota = p.GetValue(quota), days = p.GetValue(days), description = p.GetValue(description) }),
+                json =>
+                {
+                    Console.WriteLine($"Activation code {json.GetProperty("id").GetString()} (quota {json.GetProperty("quota")}, valid until {json.GetProperty("expires_at").GetString()}).");
+                    Console.WriteLine("Run this on each source server (the secret is not shown again):");
+                    Console.WriteLine();
+                    Console.WriteLine("  " + json.GetProperty("command").GetString());
+                }, quota, days, description),
+            OperatorCommand.Verb("list", "List codes.", _ => (HttpMethod.Get, "api/v1/codes", null),
+                OperatorCommand.Table("id", "quota", "used", "expires_at", "revoked", "description")),
+            OperatorCommand.Verb("revoke", "Revoke a code.", p => (HttpMethod.Post, $"api/v1/codes/{p.GetValue(id)}/revoke", null), null, id),
+        };
+    }
+
+    public static Command AccessKey()
+    {
+        var description = new Option<string?>("--description");
+        var id = new Argument<string>("id");
+        return new Command("accesskey", "AccessKey pairs for unattended activation.")
+        {
+            OperatorCommand.Verb("create", "Create an AccessKey pair (the secret is shown once).",
+                p => (HttpMethod.Post, "api/v1/accesskeys", new { description = p.GetValue(description) }), null, description),
+            OperatorCommand.Verb("list", "List AccessKeys.", _ => (HttpMethod.Get, "api/v1/accesskeys", null), OperatorCommand.Table("id", "created_at", "description")),
+            OperatorCommand.Verb("delete", "Delete an AccessKey.", p => (HttpMethod.Delete, $"api/v1/accesskeys/{p.GetValue(id)}", null), null, id),
+        };
+    }
+
+    public static Command Source()
+    {
+        var id = new Argument<string>("id");
+        return new Command("source", "Source servers.")
+        {
+            OperatorCommand.Verb("list", "List sources.", _ => (HttpMethod.Get, "api/v1/sources", null),
+                OperatorCommand.Table("id", "hostname", "state", "agent_version", "last_heartbeat", "disks")),
+            OperatorCommand.Verb("show", "Show a source and its inventory.", p => (HttpMethod.Get, $"api/v1/sources/{p.GetValue(id)}", null), null, id),
+            OperatorCommand.Verb("delete", "Delete a source without an unfinished job.", p => (HttpMethod.Delete, $"api/v1/sources/{p.GetValue(id)}", null), null, id),
+        };
+    }
+
+    public static Command Job()
+    {
+        var source = new Option<string>("--source") { Description = "The source to migrate.", Required = true };
+        var disks = new Option<string[]>("--disk") { Description = "A disk to copy (default: all)." };
+        var compress = new Option<int?>("--compress") { Description = "0-10 (default 7)." };
+        var bandwidth = new Option<double?>("--bandwidth") { Description = "Mbit/s, 0 for none." };
+        var checksum = new Option<bool?>("--checksum") { Description = "End-to-end verification (default true)." };
+        var id = new Argument<string>("id");
+        var command = new Command("job", "Migration jobs.")
+        {
+            OperatorCommand.Verb("create", "Create a block replication job for a source.", p => (HttpMethod.Post, "api/v1/jobs", new
+            {
+                source_id = p.GetValue(source),
+                disks = p.GetValue(disks),
+                compression = p.GetValue(compress),
+                bandwidth_mbit = p.GetValue(bandwidth),
+                checksum = p.GetValue(checksum),
+            }), null, source, disks, compress, bandwidth, checksum),
+            OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
+                OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
+            OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), null, id),
+        };
+        foreach (var verb in new[] { "start", "pause", "resume", "retry", "cancel" })
+        {
+            command.Subcommands.Add(OperatorCommand.Verb(verb, $"{char.ToUpperInvariant(verb[0])}{verb[1..]} a job.",
+                p => (HttpMethod.Post, $"api/v1/jobs/{p.GetValue(id)}/{verb}", null), null, id));
+        }
+        command.Subcommands.Add(OperatorCommand.Verb("modify", "Change compression, bandwidth or checksum, also while the job runs.",
+            p => (HttpMethod.Post, $"api/v1/jobs/{p.GetValue(id)}/modify", new
+            {
+                compression = p.GetValue(compress),
+                bandwidth_mbit = p.GetValue(bandwidth),
+                checksum = p.GetValue(checksum),
+            }), null, id, compress, bandwidth, checksum));
+        return command;
+    }
+}
