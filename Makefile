@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all deps build publish test format format-check demo clean
+.PHONY: all deps build publish package test format format-check demo clean
 
 all: build
 
@@ -29,6 +29,10 @@ publish:
 	install -D -m 0755 $(ARTIFACTS)/obj/agent-publish/agent $(AGENT)
 	$(DOTNET) publish src/Ferry/Ferry.csproj -c $(CONFIG) -o $(ARTIFACTS)/ferry
 
+## package: agent-linux-x64.tar.gz (agent, excludes, config template, README, systemd unit), also served by ferry serve
+package: publish
+	@packaging/make-package.sh
+
 ## format-check: the code style in .editorconfig, as CI checks it
 format-check:
 	$(DOTNET) format Agent.sln --verify-no-changes
@@ -37,7 +41,7 @@ format:
 	$(DOTNET) format Agent.sln
 
 ## test: everything, with TRX results in tests/results/ (needs root: loop devices, mount)
-test: deps build publish format-check
+test: deps build package format-check
 	@rm -rf $(RESULTS); status=0; \
 	for project in Unit Integration; do \
 	  $(DOTNET) test tests/$$project/$$project.csproj -c $(CONFIG) --no-build \

@@ -9,4 +9,6 @@ namespace Ferry.Agent;
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(SystemInventory))]
 [JsonSerializable(typeof(ProgressLine))]
+[JsonSerializable(typeof(Lifecycle.ClientData))]
+[JsonSerializable(typeof(Lifecycle.ServerInfo))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

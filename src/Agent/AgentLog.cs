@@ -10,13 +10,16 @@ namespace Ferry.Agent;
 /// </summary>
 internal static class AgentLog
 {
-    public static Serilog.Core.Logger Create(bool verbose)
+    /// <param name="console">False for the background agent, which has no terminal.</param>
+    public static Serilog.Core.Logger Create(bool verbose, bool console = true)
     {
-        var config = new LoggerConfiguration()
-            .MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information)
-            .WriteTo.Console(outputTemplate: "{Level:u3} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose,
+        var config = new LoggerConfiguration().MinimumLevel.Is(verbose ? LogEventLevel.Debug : LogEventLevel.Information);
+        if (console)
+        {
+            config = config.WriteTo.Console(outputTemplate: "{Level:u3} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose,
                 restrictedToMinimumLevel: verbose ? LogEventLevel.Debug : LogEventLevel.Warning);
-        var dir = Path.Combine(AppContext.BaseDirectory, "Logs");
+        }
+        var dir = Path.Combine(Lifecycle.AgentHome.Current.Directory, "Logs");
         try
         {
             Directory.CreateDirectory(dir);

@@ -17,6 +17,7 @@ public static class ExitCodes
     public const int DataIntegrity = 8;
     public const int Protocol = 9;
     public const int ReceiverWrite = 10;
+    public const int ClockSkew = 11;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -24,11 +25,13 @@ public static class ExitCodes
         ErrorCode.Usage => Usage,
         ErrorCode.NotRoot => NotRoot,
         ErrorCode.DiskNotFound or ErrorCode.NotBlockDevice or ErrorCode.SourceRead or ErrorCode.SourceCorrupt => SourceDisk,
-        ErrorCode.ReceiverUnreachable => ReceiverUnreachable,
-        ErrorCode.AuthFailed => AuthFailed,
+        ErrorCode.ReceiverUnreachable or ErrorCode.ControlUnreachable => ReceiverUnreachable,
+        ErrorCode.AuthFailed or ErrorCode.CodeUnknown or ErrorCode.CodeRevoked or ErrorCode.CodeExpired or ErrorCode.CodeExhausted
+            or ErrorCode.AccessKeyInvalid => AuthFailed,
+        ErrorCode.ClockSkew => ClockSkew,
         ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace => NoSpace,
         ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,
-        ErrorCode.Protocol or ErrorCode.SessionUnknown => Protocol,
+        ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry => Protocol,
         ErrorCode.ReceiverWrite => ReceiverWrite,
         ErrorCode.Interrupted => Interrupted,
         _ => Internal,

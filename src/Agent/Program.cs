@@ -10,6 +10,7 @@ var root = new RootCommand("Ferry agent: moves this server to new infrastructure
     InventoryCommand.Create(),
     MigrateCommand.Create(),
 };
+LifecycleCommands.AddTo(root);
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -3,6 +3,7 @@ using Ferry.Control.Hosting;
 using Ferry.Control.Jobs;
 using Ferry.Control.Model;
 using Ferry.Control.Security;
+using Ferry.Transfer.Control;
 using Ferry.Control.Store;
 using Ferry.Transfer.Errors;
 

@@ -13,6 +13,10 @@ internal static partial class Log
         Message = "Session {SessionId} finished: {WrittenBytes} bytes written, {RejectedFrames} damaged frame(s) refused; images: {Images}")]
     public static partial void SessionFinished(ILogger logger, string sessionId, long writtenBytes, long rejectedFrames, string images);
 
+    [LoggerMessage(EventId = 103, EventName = "SessionAborted", Level = LogLevel.Information,
+        Message = "Session {SessionId} aborted by the agent; its unfinished images were removed")]
+    public static partial void SessionAborted(ILogger logger, string sessionId);
+
     [LoggerMessage(EventId = 102, EventName = "SessionRefused", Level = LogLevel.Warning,
         Message = "Session refused ({Code}): {Reason}")]
     public static partial void SessionRefused(ILogger logger, string code, string reason);

@@ -17,9 +17,12 @@ namespace Ferry.Agent.Migration;
 /// <summary>
 /// A client-only block migration: plan each disk (boot areas plus used blocks), open a session on
 /// the receiver's control channel, stream the frames over the data channel, verify end to end when
-/// asked, and finish so the receiver publishes the images.
+/// asked, and finish so the receiver publishes the images. Under a control plane, <paramref name="control"/>
+/// carries pause and modify into the running transfer and <paramref name="progress"/> is read by the
+/// job runner; cancelling abandons the receiver's session so that its space is freed.
 /// </summary>
-public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWriter console)
+public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWriter? console, TransferControl? control = null,
+    TransferProgress? progress = null)
 {
     private const int VerifyBatch = 4096;
 
@@ -61,34 +64,16 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 PlannedBytes = (ulong)s.PlannedBytes,
             }));
             var session = await receiver.OpenSessionAsync(open, ct);
-            log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", Convert.ToHexStringLower(session.SessionId.Span),
-                options.Receiver, sources.Sum(s => s.PlannedBytes));
-
-            var progress = new TransferProgress();
-            var sender = new BlockSender(new BlockSendOptions
+            try
             {
-                CompressionLevel = options.Compression,
-                Streams = options.Streams,
-                RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
-                RecordHashes = options.Checksum,
-            }, progress);
-            await using (var reporter = new ProgressReporter(progress, options.JsonProgress, !Console.IsOutputRedirected, console))
-            {
-                reporter.Start();
-                var sessionId = session.SessionId.ToByteArray();
-                await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(ConnectDataAsync, sessionId, c), ct);
-                if (options.Checksum)
-                {
-                    progress.Phase = "verifying";
-                    await VerifyAsync(receiver, session.SessionId, sender.Sent, sources, ct);
-                }
-                progress.Phase = "done";
-                reporter.Report(final: true);
+                return await TransferAsync(receiver, session, sources, clock, ct);
             }
-
-            var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, ct);
-            return new MigrationResult(progress.DoneBytes, progress.WireBytes, sources.Sum(s => s.SizeBytes), progress.ResentFrames,
-                clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
+            catch (OperationCanceledException)
+            {
+                // Cancelled: the receiver drops the unfinished images now rather than holding their space.
+                await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId }, CancellationToken.None);
+                throw;
+            }
         }
         finally
         {
@@ -97,6 +82,40 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 d.Dispose();
             }
         }
+    }
+
+    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, List<DiskSource> sources,
+        Stopwatch clock, CancellationToken ct)
+    {
+        log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", Convert.ToHexStringLower(session.SessionId.Span),
+            options.Receiver, sources.Sum(s => s.PlannedBytes));
+
+        var counters = progress ?? new TransferProgress();
+        var sender = new BlockSender(new BlockSendOptions
+        {
+            CompressionLevel = options.Compression,
+            Streams = options.Streams,
+            RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
+            RecordHashes = options.Checksum || control is not null,
+            Control = control,
+        }, counters);
+        await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
+        {
+            reporter?.Start();
+            var sessionId = session.SessionId.ToByteArray();
+            await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(ConnectDataAsync, sessionId, c), ct);
+            if (control?.Checksum ?? options.Checksum)
+            {
+                counters.Phase = "verifying";
+                await VerifyAsync(receiver, session.SessionId, sender.Sent, sources, ct);
+            }
+            counters.Phase = "done";
+            reporter?.Report(final: true);
+        }
+
+        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, ct);
+        return new MigrationResult(counters.DoneBytes, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
+            clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
     }
 
     private void Validate()

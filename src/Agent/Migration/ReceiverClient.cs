@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Protocol;
@@ -40,46 +39,11 @@ public sealed class ReceiverClient : IDisposable
     public Task<FinishSessionReply> FinishAsync(FinishSessionRequest request, CancellationToken ct) =>
         CallAsync(() => _client.FinishSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(10), ct).ResponseAsync);
 
-    private async Task<T> CallAsync<T>(Func<Task<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (RpcException e)
-        {
-            var named = e.Trailers.GetValue(ControlMetadata.ErrorCode);
-            if (named is not null)
-            {
-                var code = ErrorCodes.Parse(named);
-                throw new FerryException(code, e.Status.Detail, Hint(code), e);
-            }
-            if (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
-            {
-                throw Unreachable(e.Status.Detail, e);
-            }
-            if (e.StatusCode == StatusCode.Unauthenticated)
-            {
-                throw new FerryException(ErrorCode.AuthFailed, e.Status.Detail, Hint(ErrorCode.AuthFailed), e);
-            }
-            throw new FerryException(ErrorCode.Protocol, $"the receiver at {_address} answered {e.StatusCode}: {e.Status.Detail}", null, e);
-        }
-        catch (Exception e) when (e is HttpRequestException or SocketException)
-        {
-            throw Unreachable(e.Message, e);
-        }
-    }
+    public Task<FinishSessionReply> AbortAsync(FinishSessionRequest request, CancellationToken ct) =>
+        CallAsync(() => _client.AbortSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(1), ct).ResponseAsync);
 
-    private FerryException Unreachable(string detail, Exception inner) => new(ErrorCode.ReceiverUnreachable,
-        $"cannot reach the receiver's control channel at {_address}: {detail}",
-        $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.", inner);
-
-    private static string? Hint(ErrorCode code) => code switch
-    {
-        ErrorCode.AuthFailed => "Use the token the receiver was started with (ferry receiver --token).",
-        ErrorCode.TargetTooSmall => "Free space on the receiver, or point it at a larger --out directory or disk.",
-        _ => null,
-    };
+    private Task<T> CallAsync<T>(Func<Task<T>> call) => GrpcFailures.CallAsync(call, "receiver's control channel", _address, ErrorCode.ReceiverUnreachable,
+        $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.");
 
     public void Dispose() => _channel.Dispose();
 }

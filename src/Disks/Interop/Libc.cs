@@ -40,6 +40,12 @@ internal static partial class Libc
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEuid();
 
+    [LibraryImport(Library, EntryPoint = "setsid", SetLastError = true)]
+    public static partial int SetSid();
+
+    [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
     [LibraryImport(Library, EntryPoint = "statvfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int StatVfs(string path, out StatVfsBuffer buffer);
 

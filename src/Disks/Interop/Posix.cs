@@ -24,4 +24,16 @@ public static class Posix
     /// <summary>Drops cached pages of a file so that the next read comes from the device.</summary>
     public static void DropCache(SafeFileHandle handle) =>
         _ = Libc.PosixFadvise((int)handle.DangerousGetHandle(), 0, 0, Libc.FadvDontNeed);
+
+    public const int SigTerm = 15;
+    public const int SigKill = 9;
+
+    /// <summary>Starts a new session so that the process outlives the terminal that started it (no SIGHUP).</summary>
+    public static void DetachFromTerminal() => _ = Libc.SetSid();
+
+    /// <summary>Sends a signal; false when there is no such process.</summary>
+    public static bool Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0;
+
+    /// <summary>Whether a process with this id exists (signal 0 checks without sending).</summary>
+    public static bool IsAlive(int pid) => pid > 0 && Libc.Kill(pid, 0) == 0;
 }

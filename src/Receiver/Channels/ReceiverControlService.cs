@@ -143,6 +143,16 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return Task.FromResult(reply);
     }
 
+    public override Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)
+    {
+        Authenticate(context);
+        var session = FindSession(request.SessionId);
+        sessions.Remove(session);
+        session.Dispose();
+        Log.SessionAborted(logger, session.IdText);
+        return Task.FromResult(new FinishSessionReply());
+    }
+
     private ReceiveSession FindSession(Google.Protobuf.ByteString id) =>
         sessions.Find(id.Span) ?? throw Refuse(ErrorCode.SessionUnknown, StatusCode.NotFound,
             "the receiver has no such session (it was restarted or the session was replaced); start the migration again");

@@ -10,6 +10,9 @@ public sealed record BlockSendOptions
 
     public int CompressionLevel { get; init; } = Lz4Codec.DefaultLevel;
 
+    /// <summary>When set, pause, compression level and bandwidth follow it while the transfer runs (and override the fixed settings).</summary>
+    public TransferControl? Control { get; init; }
+
     public int ChunkBytes { get; init; } = DefaultChunkBytes;
 
     /// <summary>Data connections used at once.</summary>

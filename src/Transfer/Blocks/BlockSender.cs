@@ -121,7 +121,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
 
     private EncodedFrame Encode(uint disk, long offset, ReadOnlySpan<byte> data)
     {
-        var frame = BlockEncoder.Encode(disk, offset, data, options.CompressionLevel, out var checksum);
+        var frame = BlockEncoder.Encode(disk, offset, data, Level, out var checksum);
         if (options.RecordHashes)
         {
             var list = _sent[disk];
@@ -160,7 +160,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
                         "Data is being corrupted between source and receiver; check the network path (NICs, proxies).");
                 }
                 using var chunk = RawChunk.Read(disk, new ByteRange((long)r.Offset, r.Length));
-                using var frame = BlockEncoder.Encode(chunk.Disk, chunk.Offset, chunk.Data, options.CompressionLevel, out _);
+                using var frame = BlockEncoder.Encode(chunk.Disk, chunk.Offset, chunk.Data, Level, out _);
                 await SendOne(client, frame, ct);
                 progress.AddResent();
             }
@@ -168,9 +168,15 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
         }
     }
 
+    private int Level => options.Control?.CompressionLevel ?? options.CompressionLevel;
+
     private async Task SendOne(DataChannelClient client, EncodedFrame frame, CancellationToken ct)
     {
-        if (options.RateLimit is { } bucket)
+        if (options.Control is { } control)
+        {
+            await control.WaitWhilePausedAsync(ct);
+        }
+        if ((options.Control is null ? options.RateLimit : options.Control.RateLimit) is { } bucket)
         {
             await bucket.WaitAsync(frame.WireBytes, ct);
         }

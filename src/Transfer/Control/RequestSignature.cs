@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Ferry.Control.Security;
+namespace Ferry.Transfer.Control;
 
 /// <summary>
 /// AccessKey request signing: HMAC-SHA256, keyed with the AccessKey secret, over

@@ -1,0 +1,20 @@
+namespace Ferry.Agent.Lifecycle;
+
+/// <summary>How `./agent` was asked to import this source.</summary>
+public sealed record ActivationOptions
+{
+    public string? Server { get; init; }
+
+    /// <summary>"at-ID:SECRET" as printed by `ferry code create`.</summary>
+    public string? Code { get; init; }
+
+    public string? AccessKeyId { get; init; }
+
+    public string? AccessKeySecret { get; init; }
+
+    /// <summary>Answer yes to every question (unattended install).</summary>
+    public bool Yes { get; init; }
+
+    /// <summary>Register loop devices as disks too (test rigs, image-backed servers).</summary>
+    public bool IncludeLoop { get; init; }
+}

@@ -1,0 +1,197 @@
+using Ferry.Agent.Migration;
+using Ferry.Transfer.Blocks;
+using Ferry.Transfer.Errors;
+using Ferry.Transfer.Protocol;
+using Serilog;
+
+namespace Ferry.Agent.Lifecycle;
+
+/// <summary>
+/// Runs the job the control plane assigns: starts the block migration when the job is Running,
+/// pauses and resumes it, applies modified settings to the running transfer, cancels it, and
+/// reports progress every second and the outcome at the end.
+/// </summary>
+public sealed class JobRunner(ClientData data, ControlClient control, ILogger log) : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private Run? _current;
+
+    public void Apply(JobAssignment job)
+    {
+        lock (_lock)
+        {
+            if (_current is { } run && run.JobId == job.JobId && !run.Task.IsCompleted)
+            {
+                Configure(run.Control, job);
+                switch (job.State)
+                {
+                    case "Running":
+                        run.Control.Resume();
+                        break;
+                    case "Stopped":
+                        run.Control.Pause();
+                        break;
+                    case "Deleting" or "Finished" or "InError" or "Expired":
+                        run.Cancel.Cancel();
+                        break;
+                }
+                log.Information("Job {JobId} is now {State}", job.JobId, job.State);
+                return;
+            }
+            if (job.State is "Running" or "Stopped" && job.ReceiverToken.Length > 0)
+            {
+                var controlSettings = new TransferControl();
+                Configure(controlSettings, job);
+                if (job.State == "Stopped")
+                {
+                    controlSettings.Pause();
+                }
+                var cancel = new CancellationTokenSource();
+                _current = new Run(job.JobId, controlSettings, cancel, Task.Run(() => ExecuteAsync(job, controlSettings, cancel.Token)));
+            }
+        }
+    }
+
+    private static void Configure(TransferControl control, JobAssignment job)
+    {
+        control.CompressionLevel = (int)Math.Min(10, job.Compression);
+        control.SetBandwidth(job.BandwidthMbit);
+        control.Checksum = job.Checksum;
+    }
+
+    private async Task ExecuteAsync(JobAssignment job, TransferControl settings, CancellationToken ct)
+    {
+        var progress = new TransferProgress();
+        var receiverHost = job.ReceiverHost.Length > 0 ? job.ReceiverHost : new Uri(data.Server).Host;
+        var options = new MigrateOptions
+        {
+            Receiver = receiverHost,
+            ControlPort = (int)job.ReceiverControlPort,
+            DataPort = (int)job.ReceiverDataPort,
+            Token = job.ReceiverToken,
+            Disks = [.. job.Disks],
+            Compression = (int)job.Compression,
+            BandwidthMbit = job.BandwidthMbit,
+            Checksum = job.Checksum,
+            SourceName = data.SourceId,
+        };
+        log.Information("Job {JobId}: block replication of {Disks} to {Receiver}", job.JobId, string.Join(", ", job.Disks), receiverHost);
+        using var reporting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var reporter = Task.Run(() => ReportLoopAsync(job.JobId, progress, reporting.Token), CancellationToken.None);
+        var report = new JobReport { JobId = job.JobId };
+        try
+        {
+            var result = await new BlockMigration(options, log, console: null, settings, progress).RunAsync(ct);
+            report.Outcome = "finished";
+            report.Images.AddRange(result.Images);
+            log.Information("Job {JobId} finished: {SourceBytes} bytes sent as {WireBytes}", job.JobId, result.SourceBytes, result.WireBytes);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            report.Outcome = "cancelled";
+            log.Information("Job {JobId} cancelled; the receiver dropped its unfinished images", job.JobId);
+        }
+        catch (FerryException e)
+        {
+            report.Outcome = "failed";
+            report.ErrorCode = ErrorCodes.Name(e.Code);
+            report.ErrorMessage = e.Message + (e.Hint is null ? "" : " " + e.Hint);
+            log.Error("Job {JobId} failed ({Code}): {Message}", job.JobId, report.ErrorCode, e.Message);
+        }
+        catch (Disks.DiskException e)
+        {
+            var f = ExitCodes.ToFerry(e);
+            report.Outcome = "failed";
+            report.ErrorCode = ErrorCodes.Name(f.Code);
+            report.ErrorMessage = f.Message;
+            log.Error("Job {JobId} failed ({Code}): {Message}", job.JobId, report.ErrorCode, f.Message);
+        }
+        await reporting.CancelAsync();
+        await reporter;
+        Fill(report, progress);
+        await ReportWithRetryAsync(report);
+    }
+
+    private async Task ReportLoopAsync(string jobId, TransferProgress progress, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        long lastDone = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                var report = new JobReport { JobId = jobId, Outcome = "running" };
+                Fill(report, progress);
+                var done = progress.DoneBytes;
+                report.SpeedBps = (ulong)Math.Max(0, done - lastDone);
+                report.EtaS = report.SpeedBps > 0 ? (long)((report.TotalBytes - report.DoneBytes) / report.SpeedBps) : -1;
+                lastDone = done;
+                try
+                {
+                    await control.ReportAsync(report, ct);
+                }
+                catch (FerryException e)
+                {
+                    log.Warning("Progress report failed ({Code}); will retry", ErrorCodes.Name(e.Code));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static void Fill(JobReport report, TransferProgress progress)
+    {
+        report.Phase = progress.Phase switch
+        {
+            "sending" => "Syncing",
+            "verifying" => "Processing",
+            "done" => "Cleaning",
+            _ => "Preparing",
+        };
+        report.DoneBytes = (ulong)progress.DoneBytes;
+        report.TotalBytes = (ulong)progress.TotalBytes;
+        report.WireBytes = (ulong)progress.WireBytes;
+        if (report.EtaS == 0 && report.Outcome != "running")
+        {
+            report.EtaS = 0;
+        }
+    }
+
+    /// <summary>The outcome must arrive: retried with backoff for up to ten minutes.</summary>
+    private async Task ReportWithRetryAsync(JobReport report)
+    {
+        for (var delay = TimeSpan.FromSeconds(1); delay < TimeSpan.FromMinutes(10); delay *= 2)
+        {
+            try
+            {
+                await control.ReportAsync(report, CancellationToken.None);
+                return;
+            }
+            catch (FerryException e)
+            {
+                log.Warning("Reporting job {JobId} as {Outcome} failed ({Code}); retrying in {Seconds} s", report.JobId, report.Outcome,
+                    ErrorCodes.Name(e.Code), delay.TotalSeconds);
+                await Task.Delay(delay);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Run? run;
+        lock (_lock)
+        {
+            run = _current;
+        }
+        if (run is not null)
+        {
+            await run.Cancel.CancelAsync();
+            await run.Task.WaitAsync(TimeSpan.FromSeconds(30)).ContinueWith(_ => { }, TaskScheduler.Default);
+            run.Cancel.Dispose();
+        }
+    }
+
+    private sealed record Run(string JobId, TransferControl Control, CancellationTokenSource Cancel, Task Task);
+}
