@@ -19,6 +19,15 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
         var code = options.Code ?? Environment.GetEnvironmentVariable("FERRY_CODE");
         var keyId = options.AccessKeyId ?? Environment.GetEnvironmentVariable("FERRY_ACCESSKEY_ID");
         var keySecret = options.AccessKeySecret ?? Environment.GetEnvironmentVariable("FERRY_ACCESSKEY_SECRET");
+        if (code is null && keyId is null && home.Load() is { } registered && registered.Server == server)
+        {
+            // Already imported: start the background agent again with the same source and credential.
+            await PreChecks.RunAsync(server, home, output, ct);
+            await home.StopBackgroundAsync();
+            var running = await StartBackgroundAsync(ct);
+            output.WriteLine($"Source Server [{registered.SourceId}] is imported already; the agent runs again in the background (pid {running}).");
+            return registered.SourceId;
+        }
         if (code is null && keyId is null)
         {
             var answer = Ask("Activation code (at-…:SECRET) or AccessKey id (ak-…)");

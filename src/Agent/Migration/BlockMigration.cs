@@ -68,10 +68,18 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             {
                 return await TransferAsync(receiver, session, sources, clock, ct);
             }
-            catch (OperationCanceledException)
+            catch (Exception e)
             {
-                // Cancelled: the receiver drops the unfinished images now rather than holding their space.
-                await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId }, CancellationToken.None);
+                // Cancelled or failed: the receiver drops the unfinished images now rather than holding their space.
+                log.Information("Abandoning session on the receiver after {Failure}", e.GetType().Name);
+                try
+                {
+                    await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId }, CancellationToken.None);
+                }
+                catch (FerryException abort)
+                {
+                    log.Warning("The receiver could not drop the session ({Code}); it does so when this source starts again", ErrorCodes.Name(abort.Code));
+                }
                 throw;
             }
         }

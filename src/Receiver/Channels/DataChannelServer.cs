@@ -16,7 +16,10 @@ public sealed class DataChannelServer : BackgroundService
     public DataChannelServer(ReceiverOptions options, SessionRegistry sessions, ILogger<DataChannelServer> logger)
     {
         _listener = new TcpListener(options.ListenAddress, options.DataPort);
-        _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // SO_REUSEADDR alone (as Kestrel does): a restarted receiver can bind despite TIME_WAIT connections.
+        // .NET's ReuseAddress option would also set SO_REUSEPORT, letting a second receiver share the port unnoticed.
+        const int solSocket = 1, soReuseAddr = 2;
+        _listener.Server.SetRawSocketOption(solSocket, soReuseAddr, BitConverter.GetBytes(1));
         _listener.Start(backlog: 64);
         _handler = new DataConnectionHandler(sessions, options.HelloTimeout, logger);
     }

@@ -55,6 +55,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                 $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
         }
 
+        sessions.CloseSessionsOf(request.SourceName);
         var targets = new Dictionary<uint, IDiskTarget>();
         try
         {

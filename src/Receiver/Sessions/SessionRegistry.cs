@@ -7,18 +7,19 @@ public sealed class SessionRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<string, ReceiveSession> _sessions = new();
 
+    public void Add(ReceiveSession session) => _sessions[session.IdText] = session;
+
     /// <summary>
-    /// Registers a session. An open session of the same source is replaced and its unfinished images
-    /// are dropped: the agent restarted, and the latest run is the one that counts.
+    /// Closes the open sessions of a source and drops their unfinished images: the agent started
+    /// again, and the latest run is the one that counts. Called before the new session's images are made.
     /// </summary>
-    public void Add(ReceiveSession session)
+    public void CloseSessionsOf(string sourceName)
     {
-        foreach (var old in _sessions.Values.Where(s => s.SourceName == session.SourceName).ToList())
+        foreach (var old in _sessions.Values.Where(s => s.SourceName == sourceName).ToList())
         {
             Remove(old);
             old.Dispose();
         }
-        _sessions[session.IdText] = session;
     }
 
     public ReceiveSession? Find(ReadOnlySpan<byte> id) =>
