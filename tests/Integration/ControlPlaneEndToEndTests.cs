@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Ferry.Tests.Integration;
+
+/// <summary>
+/// The whole operator journey with the published binaries: `ferry serve --with-receiver`, the
+/// printed activation command (real install script, real package download), a block job driven
+/// from the CLI to a verified image, and a source that goes Offline and comes back.
+/// </summary>
+[Collection("loop devices")]
+public sealed class ControlPlaneEndToEndTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public void ActivationCommand_ThenBlockJob_ImportsTheSourceAndFinishesWithAVerifiedImage()
+    {
+        using var dir = new TempDir();
+        using var disk = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=1MiB, type=21686148-6449-6E6F-744E-656564454649\nsize=150MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", disk.Partition(2)).Check("mkfs.ext4");
+        var root = disk.Mount(2, dir["root"]);
+        SourceDiskBuilder.Populate(root, 300, seed: 7);
+        disk.UnmountAll();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var agentDir = dir["agent"];
+        try
+        {
+            var created = JsonDocument.Parse(serve.Cli("code", "create", "--quota", "2", "--days", "1", "--json")).RootElement;
+            var command = created.GetProperty("command").GetString()!;
+            Assert.StartsWith($"curl -fsSL {serve.Url}/install.sh | sudo bash -s -- --code at-", command, StringComparison.Ordinal);
+            // The test runs as root; sudo may not be installed on a minimal CI machine.
+            var asRoot = File.Exists("/usr/bin/sudo") ? command : command.Replace("sudo bash", "bash", StringComparison.Ordinal);
+
+            var install = Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes --include-loop"], null, Patience);
+            Assert.True(install.ExitCode == 0, $"activation failed ({install.ExitCode}):\n{install.Stdout}\n{install.Stderr}");
+            Assert.Matches(@"Import Source Server \[s-[0-9a-f]{16}\] Successfully!", install.Stdout);
+            Assert.True(File.Exists(Path.Combine(agentDir, "Excludes", "rsync_excludes_linux.txt")), "the package was not unpacked whole");
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(agentDir, "client_data")));
+
+            var source = Single(serve.Cli("source", "list", "--json"));
+            var sourceId = source.GetProperty("id").GetString()!;
+            Assert.Equal("Available", source.GetProperty("state").GetString());
+            Assert.Contains(disk.Device, source.GetProperty("disks").EnumerateArray().Select(d => d.GetString()));
+
+            var job = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--json")).RootElement;
+            var jobId = job.GetProperty("id").GetString()!;
+            Assert.Equal("Ready", job.GetProperty("state").GetString());
+            serve.Cli("job", "start", jobId);
+            var finished = WaitFor(() => JsonDocument.Parse(serve.Cli("job", "show", jobId, "--json")).RootElement,
+                j => j.GetProperty("state").GetString() is "Finished" or "InError", "the job to end");
+            Assert.True(finished.GetProperty("state").GetString() == "Finished", $"job ended as {finished}\nserve log:\n{serve.Log}");
+            var progress = finished.GetProperty("progress");
+            Assert.Equal(progress.GetProperty("total_bytes").GetInt64(), progress.GetProperty("done_bytes").GetInt64());
+
+            var image = finished.GetProperty("images")[0].GetString()!;
+            using var copy = LoopDisk.Create(image, 0, readOnly: true);
+            Sh.Run("e2fsck", "-fn", copy.Partition(2)).Check("e2fsck -fn on the job's image");
+            Assert.Equal(0, Sh.Run("cmp", "-n", "1048576", disk.Partition(1), copy.Partition(1)).ExitCode);
+            Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
+    [Fact]
+    public void BackgroundAgent_KilledThenStartedAgain_GoesOfflineAndComesBackWithTheSameId()
+    {
+        using var dir = new TempDir();
+        using var serve = ServeProcess.Start(dir["serve"], heartbeatSeconds: 1);
+        var agentDir = dir["agent"];
+        try
+        {
+            var code = JsonDocument.Parse(serve.Cli("code", "create", "--quota", "1", "--json")).RootElement.GetProperty("command").GetString()!;
+            var asRoot = File.Exists("/usr/bin/sudo") ? code : code.Replace("sudo bash", "bash", StringComparison.Ordinal);
+            Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes"], null, Patience).Check("activation");
+            var id = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
+
+            var pid = int.Parse(File.ReadAllText(Path.Combine(agentDir, "agent.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Sh.Run("kill", "-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Check("kill -9 the background agent");
+            WaitFor(() => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Offline", "the source to go Offline");
+
+            var restart = Sh.Run(Path.Combine(agentDir, "agent"), ["--server", serve.Url, "--yes"], null, Patience);
+            Assert.True(restart.ExitCode == 0, restart.Stderr);
+            var back = WaitFor(() => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Available",
+                "the source to come back");
+            Assert.Equal(id, back.GetProperty("id").GetString());
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
+    private static JsonElement Single(string json) => Assert.Single(JsonDocument.Parse(json).RootElement.EnumerateArray().ToList());
+
+    /// <summary>Polls until the condition holds or the patience runs out (a condition, not a fixed sleep).</summary>
+    private static T WaitFor<T>(Func<T> read, Func<T, bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            var value = read();
+            if (done(value))
+            {
+                return value;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"waited {Patience} for {what}; last seen: {value}");
+            }
+            using var tick = new ManualResetEventSlim();
+            tick.Wait(TimeSpan.FromMilliseconds(250));
+        }
+    }
+}
