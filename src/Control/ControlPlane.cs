@@ -3,8 +3,8 @@ using Ferry.Control.Hosting;
 using Ferry.Control.Jobs;
 using Ferry.Control.Model;
 using Ferry.Control.Security;
-using Ferry.Transfer.Control;
 using Ferry.Control.Store;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 
 namespace Ferry.Control;
@@ -217,7 +217,9 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             "finished" when job.State == JobState.Running => job with { State = JobState.Finished, Phase = JobPhase.Cleaning, Images = [.. report.Images] },
             "failed" when job.State is JobState.Running or JobState.Stopped => job with
             {
-                State = JobState.InError, ErrorCode = report.ErrorCode, ErrorMessage = report.ErrorMessage,
+                State = JobState.InError,
+                ErrorCode = report.ErrorCode,
+                ErrorMessage = report.ErrorMessage,
             },
             "running" when job.State is JobState.Running or JobState.Stopped => job with { Phase = phase },
             _ => job,

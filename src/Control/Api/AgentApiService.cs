@@ -1,6 +1,6 @@
 using Ferry.Control.Model;
-using Ferry.Transfer.Control;
 using Ferry.Control.Store;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Protocol;
 using Google.Protobuf;
