@@ -164,10 +164,6 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             var now = GetJob(jobId);
             throw new ControlException(ErrorCode.InvalidState, $"job {jobId} changed to {now.State} meanwhile; try again");
         }
-        if (next is not (JobState.Running or JobState.Stopped) && _jobTokens.TryRemove(job.Id, out var token))
-        {
-            receiver?.RevokeToken(token);
-        }
         store.SetSourceState(job.SourceId, next == JobState.Running ? SourceState.InUse : SourceState.Available);
         dispatcher.Notify(job.SourceId, job.Id);
         return updated;
@@ -225,12 +221,14 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             _ => job,
         };
         updated = updated with { Progress = progress, UpdatedAt = clock.GetUtcNow() };
-        if (store.UpdateJob(updated, job.State) && updated.State != job.State)
+        var stored = store.UpdateJob(updated, job.State);
+        // The job token lives until the agent says the transfer is over (it still needs it to abandon a cancelled session).
+        if (report.Outcome != "running" && _jobTokens.TryRemove(job.Id, out var token))
         {
-            if (_jobTokens.TryRemove(job.Id, out var token))
-            {
-                receiver?.RevokeToken(token);
-            }
+            receiver?.RevokeToken(token);
+        }
+        if (stored && updated.State != job.State)
+        {
             store.SetSourceState(job.SourceId, updated.State == JobState.InError ? SourceState.InError : SourceState.Available);
         }
     }

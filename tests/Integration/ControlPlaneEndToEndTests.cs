@@ -94,6 +94,76 @@ public sealed class ControlPlaneEndToEndTests
         }
     }
 
+    [Fact]
+    public void RunningJob_PauseModifyResumeCancel_TakesEffectOnTheTransferAndFreesTheReceiver()
+    {
+        using var dir = new TempDir();
+        using var disk = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=200MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", disk.Partition(1)).Check("mkfs.ext4");
+        var root = disk.Mount(1, dir["root"]);
+        Sh.Bash($"head -c 150000000 /dev/urandom > {root}/incompressible.bin");
+        disk.UnmountAll();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var agentDir = dir["agent"];
+        try
+        {
+            var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
+            var asRoot = File.Exists("/usr/bin/sudo") ? code : code.Replace("sudo bash", "bash", StringComparison.Ordinal);
+            Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes --include-loop"], null, Patience).Check("activation");
+            var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
+            // 40 Mbit/s: the 150 MB of random data would take about half a minute.
+            var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--bandwidth", "40", "--json"))
+                .RootElement.GetProperty("id").GetString()!;
+            serve.Cli("job", "start", jobId);
+            WaitFor(() => Done(serve, jobId), d => d > 0, "the transfer to start");
+
+            serve.Cli("job", "pause", jobId);
+            var paused = WaitForStable(() => Done(serve, jobId), "the paused transfer to stop moving");
+            Assert.Equal("Stopped", Show(serve, jobId).GetProperty("state").GetString());
+            Assert.True(paused < 150_000_000, "the transfer finished before it could be paused");
+
+            serve.Cli("job", "modify", jobId, "--bandwidth", "400", "--compress", "0");
+            Assert.Equal(400, Show(serve, jobId).GetProperty("settings").GetProperty("bandwidth_mbit").GetDouble());
+            serve.Cli("job", "resume", jobId);
+            WaitFor(() => Done(serve, jobId), d => d > paused, "the resumed transfer to move again");
+
+            serve.Cli("job", "cancel", jobId);
+            Assert.Equal("Deleting", Show(serve, jobId).GetProperty("state").GetString());
+            var images = Path.Combine(dir["serve"], "images", sourceId);
+            WaitFor(() => Directory.Exists(images) ? Directory.GetFiles(images).Length : 0, n => n == 0, "the receiver to drop the unfinished image");
+            Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
+    private static JsonElement Show(ServeProcess serve, string jobId) => JsonDocument.Parse(serve.Cli("job", "show", jobId, "--json")).RootElement;
+
+    private static long Done(ServeProcess serve, string jobId) => Show(serve, jobId).GetProperty("progress").GetProperty("done_bytes").GetInt64();
+
+    /// <summary>Waits until a reading stays the same across three reports (progress is reported every second).</summary>
+    private static long WaitForStable(Func<long> read, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        var last = read();
+        var same = 0;
+        while (same < 3)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"waited {Patience} for {what}; last seen: {last}");
+            }
+            using var tick = new ManualResetEventSlim();
+            tick.Wait(TimeSpan.FromSeconds(1));
+            var now = read();
+            same = now == last ? same + 1 : 0;
+            last = now;
+        }
+        return last;
+    }
+
     private static JsonElement Single(string json) => Assert.Single(JsonDocument.Parse(json).RootElement.EnumerateArray().ToList());
 
     /// <summary>Polls until the condition holds or the patience runs out (a condition, not a fixed sleep).</summary>

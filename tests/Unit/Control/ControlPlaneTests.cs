@@ -180,7 +180,7 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
-    public void Act_StartPauseModifyResumeCancel_FollowsTheStatesAndManagesTheJobToken()
+    public void Act_StartPauseModifyResumeCancel_FollowsTheStatesAndRevokesTheTokenWhenTheAgentIsDone()
     {
         var source = Import("machine-identity-flow");
         var job = _plane.CreateJob(source, new JobSettings(["/dev/vda"]));
@@ -194,6 +194,8 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.Equal((2, 50.0, false), (modified.Settings.Compression, modified.Settings.BandwidthMbit, modified.Settings.Checksum));
         Assert.Equal(JobState.Running, _plane.Act(job.Id, "resume").State);
         Assert.Equal(JobState.Deleting, _plane.Act(job.Id, "cancel").State);
+        Assert.Single(_tokens);
+        _plane.Report(_plane.GetSource(source), new Ferry.Transfer.Protocol.JobReport { JobId = job.Id, Outcome = "cancelled" });
         Assert.Empty(_tokens);
         Assert.Equal(SourceState.Available, _plane.GetSource(source).State);
         Assert.Equal(JobState.Ready, _plane.CreateJob(source, new JobSettings([])).State);
