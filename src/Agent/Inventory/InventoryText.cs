@@ -35,16 +35,5 @@ public static class InventoryText
         $"{f.Type} uuid={f.Uuid ?? "-"} label={f.Label ?? "-"} used={(f.UsedBytes is { } u ? Size(u) : "?")}/{Size(f.SizeBytes)}" +
         (f.MountPoints.Count > 0 ? $" on {string.Join(",", f.MountPoints)}{(f.ReadOnly ? " (ro)" : "")}" : "");
 
-    public static string Size(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double v = bytes;
-        var i = 0;
-        while (v >= 1024 && i < units.Length - 1)
-        {
-            v /= 1024;
-            i++;
-        }
-        return string.Create(CultureInfo.InvariantCulture, $"{v:0.#} {units[i]}");
-    }
+    public static string Size(long bytes) => Transfer.ByteSize.Format(bytes);
 }

@@ -74,7 +74,7 @@ internal static class OperatorCommands
             }), null, source, disks, compress, bandwidth, checksum),
             OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
                 OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
-            OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), null, id),
+            OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), JobText.Print, id),
         };
         foreach (var verb in new[] { "start", "pause", "resume", "retry", "cancel" })
         {
