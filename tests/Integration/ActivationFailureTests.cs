@@ -77,6 +77,32 @@ public sealed class ActivationFailureTests
     }
 
     [Fact]
+    public void Activate_WithAccessKeyPair_RegistersAndAWrongSecretDoesNot()
+    {
+        using var dir = new TempDir();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var key = System.Text.Json.JsonDocument.Parse(serve.Cli("accesskey", "create", "--json")).RootElement;
+        var id = key.GetProperty("id").GetString()!;
+
+        var wrong = Agent(dir, "--server", serve.Url, "--accesskey-id", id, "--accesskey-secret", "not-the-secret", "--yes");
+        Assert.Equal(6, wrong.ExitCode);
+        Assert.Contains("E_ACCESS_KEY_INVALID", wrong.Stderr, StringComparison.Ordinal);
+        Assert.Equal("[]", serve.Cli("source", "list", "--json").Trim());
+
+        var run = Agent(dir, "--server", serve.Url, "--accesskey-id", id, "--accesskey-secret", key.GetProperty("secret").GetString()!, "--yes");
+        try
+        {
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            Assert.Matches(@"Import Source Server \[s-[0-9a-f]{16}\] Successfully!", run.Stdout);
+            Assert.Contains("accesskey:" + id, serve.Cli("source", "list", "--json"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Agent(dir, "--abort");
+        }
+    }
+
+    [Fact]
     public void Cli_WrongApiToken_IsRefusedWithAuthFailed()
     {
         using var dir = new TempDir();
