@@ -95,7 +95,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
     private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, List<DiskSource> sources,
         Stopwatch clock, CancellationToken ct)
     {
-        log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", Convert.ToHexStringLower(session.SessionId.Span),
+        log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", Convert.ToHexStringLower(session.SessionId.Span)[..8],
             options.Receiver, sources.Sum(s => s.PlannedBytes));
 
         var counters = progress ?? new TransferProgress();

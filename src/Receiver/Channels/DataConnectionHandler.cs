@@ -90,7 +90,7 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
                     if (!TryWrite(target, frame))
                     {
                         session.CountRejected();
-                        Log.FrameRejected(logger, session.IdText, h.Disk, h.Offset);
+                        Log.FrameRejected(logger, session.LogId, h.Disk, h.Offset);
                         await writer.WriteControlAsync(new FrameHeader(FrameType.Nack, FrameFlags.None, h.Disk, h.Length, h.Offset, h.Sequence, 0, 0), [], ct);
                         return;
                     }

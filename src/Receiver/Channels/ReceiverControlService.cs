@@ -76,7 +76,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
         var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets);
         sessions.Add(session);
-        Log.SessionOpened(logger, session.IdText, session.SourceName, targets.Count, planned);
+        Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
 
         var reply = new OpenSessionReply
         {
@@ -120,7 +120,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                 target.ReadBack((long)r.Offset, span);
                 if (XxHash3.HashToUInt64(span) != r.Xxh3)
                 {
-                    Log.VerifyMismatch(logger, session.IdText, request.Disk, r.Offset, r.Length);
+                    Log.VerifyMismatch(logger, session.LogId, request.Disk, r.Offset, r.Length);
                     reply.Mismatched.Add(r);
                 }
             }
@@ -138,7 +138,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = FindSession(request.SessionId);
         var paths = session.Publish();
         sessions.Remove(session);
-        Log.SessionFinished(logger, session.IdText, session.WrittenBytes, session.RejectedFrames, string.Join(", ", paths));
+        Log.SessionFinished(logger, session.LogId, session.WrittenBytes, session.RejectedFrames, string.Join(", ", paths));
         var reply = new FinishSessionReply();
         reply.Targets.AddRange(session.Targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path }));
         return Task.FromResult(reply);
@@ -150,7 +150,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = FindSession(request.SessionId);
         sessions.Remove(session);
         session.Dispose();
-        Log.SessionAborted(logger, session.IdText);
+        Log.SessionAborted(logger, session.LogId);
         return Task.FromResult(new FinishSessionReply());
     }
 

@@ -11,6 +11,9 @@ public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictio
 
     public string IdText => Convert.ToHexStringLower(Id);
 
+    /// <summary>The id's first 8 hex digits, for logs: the whole id admits a data connection, so it is not logged.</summary>
+    public string LogId => IdText[..8];
+
     public string SourceName { get; } = sourceName;
 
     public IReadOnlyDictionary<uint, IDiskTarget> Targets { get; } = targets;
