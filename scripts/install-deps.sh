@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux mount attr
-  mtools gcc zlib1g-dev lz4 python3
+  mtools bsdutils gcc zlib1g-dev lz4 python3
 )
 
 missing=()

@@ -42,7 +42,7 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
         }
         if (keyId is not null && keySecret is null)
         {
-            keySecret = Ask("AccessKey secret");
+            keySecret = Ask("AccessKey secret", secret: true);
         }
         string? codeId = null, codeSecret = null;
         if (code is not null)
@@ -120,7 +120,8 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
         throw new FerryException(ErrorCode.Internal, "the background agent did not start within 10 s", "See the log under Logs/.");
     }
 
-    private string Ask(string question)
+    /// <param name="secret">Do not echo what is typed.</param>
+    private string Ask(string question, bool secret = false)
     {
         if (!interactive)
         {
@@ -128,8 +129,26 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
                 "Pass --server and --code (or --accesskey-id and --accesskey-secret) for an unattended install.");
         }
         output.Write(question + ": ");
-        var answer = input.ReadLine()?.Trim();
+        var answer = (secret ? ReadHidden() : input.ReadLine())?.Trim();
         return string.IsNullOrEmpty(answer) ? throw new FerryException(ErrorCode.Usage, "no answer given: nothing was changed") : answer;
+    }
+
+    private string ReadHidden()
+    {
+        var typed = new System.Text.StringBuilder();
+        for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
+        {
+            if (key.Key == ConsoleKey.Backspace && typed.Length > 0)
+            {
+                typed.Length--;
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                typed.Append(key.KeyChar);
+            }
+        }
+        output.WriteLine();
+        return typed.ToString();
     }
 
     private bool Confirm(string question)

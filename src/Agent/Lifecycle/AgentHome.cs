@@ -12,7 +12,7 @@ public sealed class AgentHome(string directory)
 {
     public static AgentHome Current => new(Environment.GetEnvironmentVariable("FERRY_AGENT_HOME") ?? AppContext.BaseDirectory);
 
-    public string Directory { get; } = directory;
+    public string Directory { get; } = directory.Length > 1 ? directory.TrimEnd('/') : directory;
 
     public string ClientDataPath => Path.Combine(Directory, "client_data");
 

@@ -49,11 +49,10 @@ public sealed class Daemon(AgentHome home, ILogger log)
         {
             try
             {
-                var proc = System.Diagnostics.Process.GetCurrentProcess();
                 await control.HeartbeatAsync(new HeartbeatRequest
                 {
                     CpuPercent = CpuPercent(),
-                    MemoryUsedBytes = (ulong)Math.Max(0, proc.WorkingSet64),
+                    MemoryUsedBytes = MemoryUsed(),
                     AgentVersion = typeof(Daemon).Assembly.GetName().Version?.ToString() ?? "0",
                 }, ct);
             }
@@ -108,6 +107,18 @@ public sealed class Daemon(AgentHome home, ILogger log)
         {
             return false;
         }
+    }
+
+    /// <summary>The source's memory in use (MemTotal - MemAvailable from /proc/meminfo).</summary>
+    private static ulong MemoryUsed()
+    {
+        var values = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
+                .ToDictionary(p => p[0], p => ulong.TryParse(p[1].Trim().Split(' ')[0], out var kb) ? kb * 1024 : 0)
+            : [];
+        return values.GetValueOrDefault("MemTotal") > values.GetValueOrDefault("MemAvailable")
+            ? values["MemTotal"] - values["MemAvailable"]
+            : 0;
     }
 
     /// <summary>System-wide CPU use since boot from /proc/stat (a rough figure for the console).</summary>
