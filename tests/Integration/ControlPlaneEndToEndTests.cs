@@ -30,9 +30,7 @@ public sealed class ControlPlaneEndToEndTests
             var command = created.GetProperty("command").GetString()!;
             Assert.StartsWith($"curl -fsSL {serve.Url}/install.sh | sudo bash -s -- --code at-", command, StringComparison.Ordinal);
             // The test runs as root; sudo may not be installed on a minimal CI machine.
-            var asRoot = File.Exists("/usr/bin/sudo") ? command : command.Replace("sudo bash", "bash", StringComparison.Ordinal);
-
-            var install = Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes --include-loop"], null, Patience);
+            var install = RunActivation(command, $"--dir {agentDir} --yes --include-loop");
             Assert.True(install.ExitCode == 0, $"activation failed ({install.ExitCode}):\n{install.Stdout}\n{install.Stderr}");
             Assert.Matches(@"Import Source Server \[s-[0-9a-f]{16}\] Successfully!", install.Stdout);
             Assert.True(File.Exists(Path.Combine(agentDir, "Excludes", "rsync_excludes_linux.txt")), "the package was not unpacked whole");
@@ -74,8 +72,7 @@ public sealed class ControlPlaneEndToEndTests
         try
         {
             var code = JsonDocument.Parse(serve.Cli("code", "create", "--quota", "1", "--json")).RootElement.GetProperty("command").GetString()!;
-            var asRoot = File.Exists("/usr/bin/sudo") ? code : code.Replace("sudo bash", "bash", StringComparison.Ordinal);
-            Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes"], null, Patience).Check("activation");
+            RunActivation(code, $"--dir {agentDir} --yes").Check("activation");
             var id = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
 
             var pid = int.Parse(File.ReadAllText(Path.Combine(agentDir, "agent.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
@@ -108,8 +105,7 @@ public sealed class ControlPlaneEndToEndTests
         try
         {
             var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
-            var asRoot = File.Exists("/usr/bin/sudo") ? code : code.Replace("sudo bash", "bash", StringComparison.Ordinal);
-            Sh.Run("/bin/bash", ["-c", $"{asRoot} --dir {agentDir} --yes --include-loop"], null, Patience).Check("activation");
+            RunActivation(code, $"--dir {agentDir} --yes --include-loop").Check("activation");
             var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
             // 40 Mbit/s: the 150 MB of random data would take about half a minute.
             var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--bandwidth", "40", "--json"))
@@ -137,6 +133,13 @@ public sealed class ControlPlaneEndToEndTests
         {
             Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
         }
+    }
+
+    /// <summary>Runs a printed activation command as printed; the test runs as root, and a minimal machine may have no sudo.</summary>
+    private static Sh.Result RunActivation(string command, string extra)
+    {
+        var asRoot = File.Exists("/usr/bin/sudo") ? command : command.Replace("sudo bash", "bash", StringComparison.Ordinal);
+        return Sh.Run("/bin/bash", ["-c", $"{asRoot} {extra}"], null, Patience);
     }
 
     private static JsonElement Show(ServeProcess serve, string jobId) => JsonDocument.Parse(serve.Cli("job", "show", jobId, "--json")).RootElement;
