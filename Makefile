@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all deps build publish package test format format-check demo clean
+.PHONY: all deps build publish package test bench format format-check demo clean
 
 all: build
 
@@ -48,6 +48,10 @@ test: deps build package format-check
 	    --logger "trx;LogFileName=$$project.trx" --logger "console;verbosity=normal" \
 	    --results-directory $(RESULTS) || status=1; \
 	done; exit $$status
+
+## bench: Ferry against dd|lz4|nc (and, as they land, rsync) on the same data; writes bench/results/latest.json
+bench: deps publish
+	@bench/run.sh
 
 ## demo: build, make a sample source disk, migrate it with the native agent, verify, show the image
 demo: deps publish

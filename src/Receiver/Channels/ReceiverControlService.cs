@@ -47,7 +47,17 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         // Check the space before anything is created: a refused session leaves no trace.
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
-        var free = FilesystemSpace.FreeBytesAt(options.OutputDirectory);
+        long free;
+        try
+        {
+            // The output directory may have been removed since the receiver started; it is ours to recreate.
+            Directory.CreateDirectory(options.OutputDirectory);
+            free = FilesystemSpace.FreeBytesAt(options.OutputDirectory);
+        }
+        catch (IOException e)
+        {
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"the receiver's output directory {options.OutputDirectory} is not usable: {e.Message}");
+        }
         if (planned + options.SpaceReserveBytes > free)
         {
             throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
