@@ -56,6 +56,17 @@ public sealed class ControlPlaneEndToEndTests
             Sh.Run("e2fsck", "-fn", copy.Partition(2)).Check("e2fsck -fn on the job's image");
             Assert.Equal(0, Sh.Run("cmp", "-n", "1048576", disk.Partition(1), copy.Partition(1)).ExitCode);
             Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
+
+            // The activation secret appears in no log or state file on either side.
+            var secret = command.Split(':')[^1];
+            Assert.DoesNotContain(secret, serve.Log, StringComparison.Ordinal);
+            foreach (var file in Directory.EnumerateFiles(agentDir, "*", SearchOption.AllDirectories).Concat(Directory.EnumerateFiles(dir["serve"])))
+            {
+                if (Path.GetFileName(file) != "agent" && new FileInfo(file).Length < (64 << 20))
+                {
+                    Assert.False(File.ReadAllText(file).Contains(secret, StringComparison.Ordinal), $"the activation secret is in {file}");
+                }
+            }
         }
         finally
         {
