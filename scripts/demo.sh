@@ -67,7 +67,7 @@ grep -q "Receiver ready" "$work/receiver.log" || { cat "$work/receiver.log"; exi
 
 echo "==> Migrating $src with the native agent ($(du -h "$agent" | cut -f1), one file)"
 FERRY_TOKEN=$(cat "$work/token") "$agent" migrate --receiver 127.0.0.1 --control-port "$control" --data-port "$data" \
-  --disk "$src" --source-name demo --checksum
+  --disk "$src" --source-name demo --checksum --format raw
 
 image="$work/images/demo/$(basename "$src").raw"
 echo "==> Verifying $image"

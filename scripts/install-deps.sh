@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux mount attr
   mtools bsdutils gcc zlib1g-dev lz4 python3
-  grub-pc-bin grub-common cpio kmod qemu-system-x86
+  grub-pc-bin grub-common cpio kmod qemu-system-x86 qemu-utils
 )
 
 missing=()

@@ -179,6 +179,7 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             Compression = (uint)job.Settings.Compression,
             BandwidthMbit = job.Settings.BandwidthMbit,
             Checksum = job.Settings.Checksum,
+            ImageFormat = job.Settings.ImageFormat,
         };
         assignment.Disks.AddRange(job.Settings.Disks);
         if (receiver is not null && job.State is JobState.Running or JobState.Stopped)
@@ -238,6 +239,10 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         if (s.Compression is < 0 or > 10 || s.BandwidthMbit < 0 || s.BandwidthMbit > 100_000)
         {
             throw new ControlException(ErrorCode.InvalidRequest, "compression must be 0-10 and bandwidth 0-100000 Mbit/s");
+        }
+        if (!Transfer.ImageFormat.IsKnown(s.ImageFormat))
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"image format '{s.ImageFormat}' is not one of {string.Join(", ", Transfer.ImageFormat.All)}");
         }
     }
 

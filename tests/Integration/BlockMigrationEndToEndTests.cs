@@ -18,7 +18,7 @@ public sealed class BlockMigrationEndToEndTests
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
 
         var run = await Task.Run(() => AgentBinary.Run([
-            "migrate", .. receiver.AgentArgs(), "--disk", source.Device, "--source-name", "e2e-src", "--checksum", "--json-progress",
+            "migrate", .. receiver.AgentArgs(), "--disk", source.Device, "--source-name", "e2e-src", "--checksum", "--json-progress", "--format", "raw",
         ])).WaitAsync(TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
 
@@ -91,7 +91,7 @@ public sealed class BlockMigrationEndToEndTests
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
 
         var run = await Task.Run(() => AgentBinary.Run([
-            "migrate", .. receiver.AgentArgs(), "--disk", first.Device, "--disk", second.Device, "--source-name", "two", "--compress", "0", "--checksum",
+            "migrate", .. receiver.AgentArgs(), "--disk", first.Device, "--disk", second.Device, "--source-name", "two", "--compress", "0", "--checksum", "--format", "raw",
         ])).WaitAsync(TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
 

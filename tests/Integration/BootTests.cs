@@ -5,8 +5,8 @@ namespace Ferry.Tests.Integration;
 /// <summary>
 /// The proof users care about most: a server migrated block by block boots. A source server disk
 /// is built from Debian packages (cloud kernel, busybox, GRUB in the MBR gap or a BIOS-boot
-/// partition, ext4 /boot and /, XFS /data, payload manifests), migrated by the native agent, and
-/// the image boots by itself in QEMU and verifies every payload file.
+/// partition, ext4 /boot and /, XFS /data, payload manifests), migrated by the native agent into
+/// the default qcow2 image, and the image boots by itself in QEMU and verifies every payload file.
 /// </summary>
 [Collection("loop devices")]
 public sealed class BootTests
@@ -31,7 +31,17 @@ public sealed class BootTests
             .WaitAsync(TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 0, run.Stderr);
 
-        var image = Path.Combine(dir["out"], "vm", Path.GetFileName(source.Device) + ".raw");
+        var image = Path.Combine(dir["out"], "vm", Path.GetFileName(source.Device) + ".qcow2");
+        Sh.Run("qemu-img", "check", "-q", image).Check("qemu-img check on the stored image");
+        // The fixture writes nothing into free space, so skipping it must still give an identical disk.
+        Sh.Run("qemu-img", "compare", "-q", "-f", "raw", dir["source.img"], "-F", "qcow2", image).Check("qemu-img compare source and image");
+        var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir["out"], "vm", "manifest.json"))).RootElement;
+        var entry = manifest.GetProperty("disks")[0];
+        Assert.Equal("qcow2", entry.GetProperty("format").GetString());
+        Assert.Equal(new FileInfo(dir["source.img"]).Length, entry.GetProperty("size_bytes").GetInt64());
+        Assert.Equal(Sh.Run("sha256sum", image).Check("sha256sum").Stdout.Split(' ')[0], entry.GetProperty("sha256").GetString());
+        Assert.False(File.Exists(Path.ChangeExtension(image, ".raw")), "the raw intermediate was left beside the stored image");
+
         var boot = QemuBoot.Boot(image, dir, TimeSpan.FromMinutes(3));
         Assert.True(boot.Booted, $"the migrated image did not boot: {boot.Marker}\n---- serial ----\n{boot.Serial[^Math.Min(4000, boot.Serial.Length)..]}");
         Assert.Contains("verify=ok", boot.Marker, StringComparison.Ordinal);

@@ -41,7 +41,7 @@ public sealed class ControlPlaneEndToEndTests
             Assert.Equal("Available", source.GetProperty("state").GetString());
             Assert.Contains(disk.Device, source.GetProperty("disks").EnumerateArray().Select(d => d.GetString()));
 
-            var job = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--json")).RootElement;
+            var job = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--format", "raw", "--json")).RootElement;
             var jobId = job.GetProperty("id").GetString()!;
             Assert.Equal("Ready", job.GetProperty("state").GetString());
             serve.Cli("job", "start", jobId);

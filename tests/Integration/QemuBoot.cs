@@ -22,7 +22,7 @@ internal static partial class QemuBoot
         {
             "-machine", "pc,graphics=off", "-m", "512", "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none", "-vga", "none",
             "-serial", "file:" + serial, "-monitor", "none", "-boot", "c", "-accel", "tcg,thread=multi", "-cpu", "Nehalem",
-            "-drive", $"file={image},format=raw,snapshot=on,id=d0,if=none,cache=unsafe", "-device", "virtio-blk-pci,drive=d0,bootindex=0",
+            "-drive", $"file={image},format={(image.EndsWith(".qcow2", StringComparison.Ordinal) ? "qcow2" : "raw")},snapshot=on,id=d0,if=none,cache=unsafe", "-device", "virtio-blk-pci,drive=d0,bootindex=0",
         })
         {
             psi.ArgumentList.Add(a);

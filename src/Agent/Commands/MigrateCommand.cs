@@ -20,11 +20,12 @@ internal static class MigrateCommand
         var jsonProgress = new Option<bool>("--json-progress") { Description = "Print progress as JSON lines." };
         var streams = new Option<int>("--streams") { Description = "Parallel data connections.", DefaultValueFactory = _ => 2 };
         var sourceName = new Option<string?>("--source-name") { Description = "Name of this source on the receiver (default: host name)." };
+        var format = new Option<string>("--format") { Description = "Image format on the receiver: raw, qcow2, vmdk, vhdx.", DefaultValueFactory = _ => Transfer.ImageFormat.Default };
         var verbose = new Option<bool>("--verbose") { Description = "Log details to the console." };
 
         var command = new Command("migrate", "Copy disks block by block to a receiver (client-only mode).")
         {
-            receiver, controlPort, dataPort, token, disks, compress, bandwidth, checksum, jsonProgress, streams, sourceName, verbose,
+            receiver, controlPort, dataPort, token, disks, compress, bandwidth, checksum, jsonProgress, streams, sourceName, format, verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -42,6 +43,7 @@ internal static class MigrateCommand
                 JsonProgress = parse.GetValue(jsonProgress),
                 Streams = parse.GetValue(streams),
                 SourceName = parse.GetValue(sourceName),
+                ImageFormat = parse.GetValue(format)!,
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
             var result = await new BlockMigration(options, log, Console.Out).RunAsync(ct);

@@ -74,6 +74,7 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             BandwidthMbit = job.BandwidthMbit,
             Checksum = job.Checksum,
             SourceName = data.SourceId,
+            ImageFormat = job.ImageFormat.Length > 0 ? job.ImageFormat : Transfer.ImageFormat.Default,
         };
         log.Information("Job {JobId}: block replication of {Disks} to {Receiver}", job.JobId, string.Join(", ", job.Disks), receiverHost);
         using var reporting = CancellationTokenSource.CreateLinkedTokenSource(ct);

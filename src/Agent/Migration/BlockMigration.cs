@@ -6,6 +6,7 @@ using Ferry.Disks.Interop;
 using Ferry.Disks.Mounts;
 using Ferry.Disks.Planning;
 using Ferry.Snapshot;
+using Ferry.Transfer;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Pacing;
@@ -54,6 +55,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             {
                 AgentVersion = typeof(BlockMigration).Assembly.GetName().Version?.ToString() ?? "0",
                 SourceName = options.SourceName ?? Environment.MachineName,
+                ImageFormat = options.ImageFormat,
             };
             open.Disks.AddRange(sources.Select(s => new SourceDisk
             {
@@ -139,6 +141,10 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         if (options.BandwidthMbit < 0 || options.Streams is < 1 or > 16 || options.ControlPort is < 1 or > 65535 || options.DataPort is < 1 or > 65535)
         {
             throw new FerryException(ErrorCode.Usage, "--bandwidth must be >= 0, --streams 1-16, ports 1-65535");
+        }
+        if (!ImageFormat.IsKnown(options.ImageFormat))
+        {
+            throw new FerryException(ErrorCode.Usage, $"--format {options.ImageFormat} is not one of {string.Join(", ", ImageFormat.All)}");
         }
         if (options.Disks.Distinct().Count() != options.Disks.Count)
         {

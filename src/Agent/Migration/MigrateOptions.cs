@@ -20,6 +20,9 @@ public sealed record MigrateOptions
 
     public bool Checksum { get; init; }
 
+    /// <summary>How the receiver stores the images: raw, qcow2 (default), vmdk or vhdx.</summary>
+    public string ImageFormat { get; init; } = Transfer.ImageFormat.Default;
+
     public bool JsonProgress { get; init; }
 
     public int Streams { get; init; } = 2;

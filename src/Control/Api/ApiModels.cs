@@ -11,7 +11,7 @@ public sealed record CreateAccessKeyRequest(string? Description);
 
 public sealed record CreatedAccessKey(string Id, string Secret);
 
-public sealed record CreateJobRequest(string SourceId, List<string>? Disks, int? Compression, double? BandwidthMbit, bool? Checksum);
+public sealed record CreateJobRequest(string SourceId, List<string>? Disks, int? Compression, double? BandwidthMbit, bool? Checksum, string? ImageFormat);
 
 public sealed record ModifyJobRequest(int? Compression, double? BandwidthMbit, bool? Checksum);
 

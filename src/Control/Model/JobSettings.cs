@@ -6,4 +6,5 @@ public sealed record JobSettings(
     IReadOnlyList<string> Disks,
     int Compression = 7,
     double BandwidthMbit = 0,
-    bool Checksum = true);
+    bool Checksum = true,
+    string ImageFormat = Transfer.ImageFormat.Default);

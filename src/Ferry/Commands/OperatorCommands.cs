@@ -61,6 +61,7 @@ internal static class OperatorCommands
         var compress = new Option<int?>("--compress") { Description = "0-10 (default 7)." };
         var bandwidth = new Option<double?>("--bandwidth") { Description = "Mbit/s, 0 for none." };
         var checksum = new Option<bool?>("--checksum") { Description = "End-to-end verification (default true)." };
+        var format = new Option<string?>("--format") { Description = "Image format: raw, qcow2 (default), vmdk, vhdx." };
         var id = new Argument<string>("id");
         var command = new Command("job", "Migration jobs.")
         {
@@ -71,7 +72,8 @@ internal static class OperatorCommands
                 compression = p.GetValue(compress),
                 bandwidth_mbit = p.GetValue(bandwidth),
                 checksum = p.GetValue(checksum),
-            }), null, source, disks, compress, bandwidth, checksum),
+                image_format = p.GetValue(format),
+            }), null, source, disks, compress, bandwidth, checksum, format),
             OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
                 OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
             OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), JobText.Print, id),

@@ -3,6 +3,8 @@ using System.IO.Hashing;
 using System.Security.Cryptography;
 using Ferry.Disks.Interop;
 using Ferry.Receiver.Hosting;
+using Ferry.Receiver.Images;
+using Ferry.Transfer;
 using Ferry.Receiver.Sessions;
 using Ferry.Receiver.Targets;
 using Ferry.Transfer.Control;
@@ -34,6 +36,12 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             || request.Disks.Select(d => d.Name).Distinct().Count() != request.Disks.Count)
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"a session needs 1 to {MaxDisks} disks with distinct indexes and names");
+        }
+        var format = request.ImageFormat.Length == 0 ? ImageFormat.Raw : request.ImageFormat;
+        if (!ImageFormat.IsKnown(format))
+        {
+            throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument,
+                $"image format '{request.ImageFormat}' is not one of {string.Join(", ", ImageFormat.All)}");
         }
         foreach (var d in request.Disks)
         {
@@ -84,7 +92,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot create the target images in {directory}: {e.Message}");
         }
 
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets, format);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
 
@@ -142,16 +150,26 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return Task.FromResult(reply);
     }
 
-    public override Task<FinishSessionReply> FinishSession(FinishSessionRequest request, ServerCallContext context)
+    public override async Task<FinishSessionReply> FinishSession(FinishSessionRequest request, ServerCallContext context)
     {
         Authenticate(context);
         var session = FindSession(request.SessionId);
-        var paths = session.Publish();
+        session.Publish();
         sessions.Remove(session);
-        Log.SessionFinished(logger, session.LogId, session.WrittenBytes, session.RejectedFrames, string.Join(", ", paths));
+        ImageManifest manifest;
+        try
+        {
+            manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat,
+                session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), context.CancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"storing the images as {session.ImageFormat} failed: {e.Message}");
+        }
+        Log.SessionFinished(logger, session.LogId, session.WrittenBytes, session.RejectedFrames, string.Join(", ", manifest.Disks.Select(d => d.Path)));
         var reply = new FinishSessionReply();
-        reply.Targets.AddRange(session.Targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path }));
-        return Task.FromResult(reply);
+        reply.Targets.AddRange(manifest.Disks.Select(d => new DiskTarget { Index = d.Index, Path = d.Path }));
+        return reply;
     }
 
     public override Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)

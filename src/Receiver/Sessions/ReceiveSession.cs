@@ -3,7 +3,7 @@ using Ferry.Receiver.Targets;
 namespace Ferry.Receiver.Sessions;
 
 /// <summary>One agent's replication session: the targets its disks are written to.</summary>
-public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets) : IDisposable
+public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets, string imageFormat) : IDisposable
 {
     private readonly Lock _flushLock = new();
 
@@ -15,6 +15,9 @@ public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictio
     public string LogId => IdText[..8];
 
     public string SourceName { get; } = sourceName;
+
+    /// <summary>The format the finished disks are stored in (see <see cref="Transfer.ImageFormat"/>).</summary>
+    public string ImageFormat { get; } = imageFormat;
 
     public IReadOnlyDictionary<uint, IDiskTarget> Targets { get; } = targets;
 

@@ -74,6 +74,19 @@ public sealed class HostileAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenSession_UnknownImageFormat_IsRefusedAndCreatesNothing()
+    {
+        var request = new OpenSessionRequest { SourceName = "src", AgentVersion = "test", ImageFormat = "iso" };
+        request.Disks.Add(new SourceDisk { Index = 0, Name = "vda", SizeBytes = DiskBytes, LogicalSectorSize = 512, PlannedBytes = 1 << 20 });
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => _client.OpenSessionAsync(request,
+            new Metadata { { ControlMetadata.Authorization, "Bearer " + _token } }, DateTime.UtcNow.Add(Timeout)).ResponseAsync);
+
+        Assert.Equal("E_INVALID_REQUEST", e.Trailers.GetValue(ControlMetadata.ErrorCode));
+        Assert.Empty(Directory.GetFileSystemEntries(_dir["out"]));
+    }
+
+    [Fact]
     public async Task DataFrame_WithBadChecksum_IsNackedAndNotWritten()
     {
         var session = await Open("src");
