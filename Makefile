@@ -40,14 +40,16 @@ format-check:
 format:
 	$(DOTNET) format Agent.sln
 
-## test: everything, with TRX results in tests/results/ (needs root: loop devices, mount)
-test: deps build package format-check
+## test: everything, with TRX results in tests/results/ (needs root: loop devices, mount), then the style check
+test: deps build package
 	@rm -rf $(RESULTS); status=0; \
 	for project in Unit Integration; do \
 	  $(DOTNET) test tests/$$project/$$project.csproj -c $(CONFIG) --no-build \
 	    --logger "trx;LogFileName=$$project.trx" --logger "console;verbosity=normal" \
 	    --results-directory $(RESULTS) || status=1; \
-	done; exit $$status
+	done; \
+	$(DOTNET) format Agent.sln --verify-no-changes || { echo "code style: run 'make format'" >&2; status=1; }; \
+	exit $$status
 
 ## bench: Ferry against dd|lz4|nc (and, as they land, rsync) on the same data; writes bench/results/latest.json
 bench: deps publish
