@@ -33,26 +33,10 @@ rm -rf "$work"
 mkdir -p "$work/images"
 chmod 700 "$work"
 
-echo "==> Building a sample source disk (1 GiB, GPT: bios_grub, ext4 /, XFS /data, free space)"
-truncate -s 1G "$work/source.img"
-sfdisk -q "$work/source.img" <<'LAYOUT'
-label: gpt
-size=1MiB, type=21686148-6449-6E6F-744E-656564454649, name="bios"
-size=300MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
-size=360MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="data"
-LAYOUT
+echo "==> Building a source server disk from Debian packages (GPT: bios_grub, ext4 /boot and /, XFS /data)"
+LABEL=gpt DATA=part tests/Fixtures/make-source-vm.sh "$work/source.img" >/dev/null
 attach "$work/source.img"; src=$attached
-mkfs.ext4 -q -F -L root "${src}p2"
-mkfs.xfs -q -f -L data "${src}p3"
-mnt "${src}p2" "$work/src-root"
-mnt "${src}p3" "$work/src-data"
-cp -a /usr/share/doc "$work/src-root/doc" 2>/dev/null || true
-cp -a /etc "$work/src-root/etc"
-head -c 50000000 /dev/urandom > "$work/src-data/random.bin"
-seq 1 2000000 > "$work/src-data/numbers.txt"
-ln -s ../etc/hostname "$work/src-data/link"
-umount "$work/src-root" "$work/src-data"; mounts=()
-echo "    source disk: $src ($(du -sh "$work/source.img" | cut -f1) of data)"
+echo "    source disk: $src ($(du -h "$work/source.img" | cut -f1) allocated of $(du -h --apparent-size "$work/source.img" | cut -f1))"
 
 echo "==> Starting a receiver on 127.0.0.1 (images go to $work/images)"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$work/token"
@@ -75,12 +59,32 @@ attach -r "$image"; dst=$attached
 diff <(sfdisk --dump "$src" | grep -v '^device:' | sed "s#$src#DISK#") <(sfdisk --dump "$dst" | grep -v '^device:' | sed "s#$dst#DISK#")
 echo "    partition table: identical"
 cmp -n 1048576 "${src}p1" "${dst}p1" && echo "    BIOS-boot partition: identical"
-e2fsck -fn "${dst}p2" >/dev/null 2>&1 && echo "    e2fsck -fn on the copied root: clean"
-xfs_repair -n "${dst}p3" >/dev/null 2>&1 && echo "    xfs_repair -n on the copied data: clean"
-mnt "${src}p2" "$work/a-root" ro; mnt "${dst}p2" "$work/b-root" ro
-mnt "${src}p3" "$work/a-data" ro; mnt "${dst}p3" "$work/b-data" ro,nouuid
-diff -r --no-dereference "$work/a-root" "$work/b-root" && diff -r --no-dereference "$work/a-data" "$work/b-data"
-echo "    every file: identical ($(find "$work/a-root" "$work/a-data" | wc -l) entries compared)"
+for n in 2 3; do e2fsck -fn "${dst}p$n" >/dev/null 2>&1 && echo "    e2fsck -fn on partition $n: clean"; done
+xfs_repair -n "${dst}p4" >/dev/null 2>&1 && echo "    xfs_repair -n on partition 4: clean"
+entries=0
+for n in 2 3 4; do
+  opts=ro; [ "$n" = 4 ] && opts=ro,nouuid
+  mnt "${src}p$n" "$work/a$n" ro; mnt "${dst}p$n" "$work/b$n" "$opts"
+  diff -r --no-dereference "$work/a$n" "$work/b$n"
+  entries=$((entries + $(find "$work/a$n" | wc -l)))
+done
+echo "    every file: identical ($entries entries compared)"
+for m in "${mounts[@]}"; do umount "$m"; done; mounts=()
+
+echo "==> Booting the migrated image by itself in QEMU (TCG; the image is not modified)"
+: > "$work/serial.log"
+start=$(date +%s.%N)
+qemu-system-x86_64 -machine pc,graphics=off -m 512 -smp 2 -nodefaults -no-reboot -display none -vga none \
+  -serial "file:$work/serial.log" -monitor none -boot c -accel tcg,thread=multi -cpu Nehalem \
+  -drive "file=$image,format=raw,snapshot=on,id=d0,if=none,cache=unsafe" -device virtio-blk-pci,drive=d0,bootindex=0 \
+  > "$work/qemu.log" 2>&1 &
+qemu=$!
+for _ in $(seq 600); do grep -aq "FERRY-BOOT-" "$work/serial.log" && break; kill -0 "$qemu" 2>/dev/null || break; sleep 0.2; done
+kill "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null || true
+marker=$(grep -ao "FERRY-BOOT-[^$(printf '\r')]*" "$work/serial.log" | head -1)
+echo "    $marker"
+echo "    booted in $(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n - s}') s"
+grep -q "FERRY-BOOT-OK.*verify=ok" <<<"$marker" || { echo "the migrated image did not boot cleanly; serial log: $work/serial.log" >&2; exit 1; }
 
 echo
 echo "Image: $image"
