@@ -112,6 +112,31 @@ public sealed class BlockMigrationEndToEndTests
         Assert.Equal(TreeManifest.Of(dir["a-logical"]), TreeManifest.Of(dir["b-logical"]));
     }
 
+    [Fact]
+    public async Task Migrate_BitsFlippedInFlight_DamagedFramesAreRefusedAndSentAgainAndTheImageIsExact()
+    {
+        using var dir = new TempDir();
+        using var source = LoopDisk.Create(dir["source.img"], 128L << 20, "label: gpt\nsize=100MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", source.Partition(1)).Check("mkfs.ext4");
+        var root = source.Mount(1, dir["root"]);
+        SourceDiskBuilder.Populate(root, 300, seed: 11);
+        Sh.Bash($"head -c 30000000 /dev/urandom > {root}/random.bin");
+        source.UnmountAll();
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        await using var proxy = new BitFlipProxy(receiver.Host.DataEndpoint.Port, every: 7);
+        var args = receiver.AgentArgs();
+        args[Array.IndexOf(args, "--data-port") + 1] = proxy.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. args, "--disk", source.Device, "--source-name", "flip", "--format", "raw"]))
+            .WaitAsync(TimeSpan.FromMinutes(5));
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.True(proxy.Flipped > 0, "the proxy damaged nothing: the test proves nothing");
+        Assert.Matches(@"[1-9]\d* frame\(s\) arrived damaged at the receiver, were refused and sent again", run.Stderr);
+        // Free space is zero on both sides (fresh filesystem), so the whole image must equal the source disk.
+        Assert.Equal(0, Sh.Run("cmp", source.Device, Path.Combine(dir["out"], "flip", Path.GetFileName(source.Device) + ".raw")).ExitCode);
+    }
+
     private static string SwapIdentity(string partition) =>
         Sh.Run("blkid", "-p", "-s", "TYPE", "-s", "UUID", "-s", "LABEL", "-o", "value", partition).Check("blkid").Stdout;
 

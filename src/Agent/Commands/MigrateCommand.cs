@@ -51,6 +51,10 @@ internal static class MigrateCommand
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +
                 $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s.");
+            if (result.ResentFrames > 0)
+            {
+                Console.Error.WriteLine($"{result.ResentFrames} frame(s) arrived damaged at the receiver, were refused and sent again.");
+            }
             foreach (var image in result.Images)
             {
                 Console.Error.WriteLine("Image: " + image);
