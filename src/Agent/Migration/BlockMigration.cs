@@ -123,7 +123,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             reporter?.Report(final: true);
         }
 
-        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, ct);
+        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, sources.Sum(s => s.SizeBytes), ct);
         return new MigrationResult(counters.DoneBytes, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
             clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
     }

@@ -36,8 +36,12 @@ public sealed class ReceiverClient : IDisposable
     public Task<VerifyReply> VerifyAsync(VerifyRequest request, CancellationToken ct) =>
         CallAsync(() => _client.VerifyAsync(request, _headers, DateTime.UtcNow.AddMinutes(30), ct).ResponseAsync);
 
-    public Task<FinishSessionReply> FinishAsync(FinishSessionRequest request, CancellationToken ct) =>
-        CallAsync(() => _client.FinishSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(10), ct).ResponseAsync);
+    /// <summary>
+    /// Finishing includes the receiver's image conversion (qemu-img, a few hundred MB/s), so the
+    /// deadline grows with the disks: 10 minutes plus one per 10 GiB.
+    /// </summary>
+    public Task<FinishSessionReply> FinishAsync(FinishSessionRequest request, long diskBytes, CancellationToken ct) =>
+        CallAsync(() => _client.FinishSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(10 + (diskBytes / (10L << 30))), ct).ResponseAsync);
 
     public Task<FinishSessionReply> AbortAsync(FinishSessionRequest request, CancellationToken ct) =>
         CallAsync(() => _client.AbortSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(1), ct).ResponseAsync);
