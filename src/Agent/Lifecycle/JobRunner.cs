@@ -154,10 +154,6 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
         report.DoneBytes = (ulong)progress.DoneBytes;
         report.TotalBytes = (ulong)progress.TotalBytes;
         report.WireBytes = (ulong)progress.WireBytes;
-        if (report.EtaS == 0 && report.Outcome != "running")
-        {
-            report.EtaS = 0;
-        }
     }
 
     /// <summary>The outcome must arrive: retried with backoff for up to ten minutes.</summary>
