@@ -20,7 +20,7 @@ internal static class GrpcFailures
             if (e.Trailers.GetValue(ControlMetadata.ErrorCode) is { } named)
             {
                 var code = ErrorCodes.Parse(named);
-                throw new FerryException(code, e.Status.Detail, e.Trailers.GetValue("ferry-error-hint") ?? HintFor(code), e);
+                throw new FerryException(code, e.Status.Detail, e.Trailers.GetValue(ControlMetadata.ErrorHint) ?? HintFor(code), e);
             }
             if (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {

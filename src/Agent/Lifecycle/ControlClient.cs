@@ -66,7 +66,7 @@ public sealed class ControlClient : IDisposable
         }
     }
 
-    public void UseAgentToken(string token) => _headers = new Metadata { { ControlMetadata.Authorization, "Bearer " + token } };
+    public void UseAgentToken(string token) => _headers = new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(token) } };
 
     public Task<RegisterReply> RegisterWithCodeAsync(RegisterRequest request, CancellationToken ct) =>
         Call(() => _client.RegisterAsync(request, null, DateTime.UtcNow.AddMinutes(1), ct).ResponseAsync);

@@ -27,7 +27,7 @@ public sealed class ReceiverClient : IDisposable
             MaxReceiveMessageSize = 16 << 20,
         });
         _client = new ReceiverControl.ReceiverControlClient(_channel);
-        _headers = new Metadata { { ControlMetadata.Authorization, "Bearer " + token } };
+        _headers = new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(token) } };
     }
 
     public Task<OpenSessionReply> OpenSessionAsync(OpenSessionRequest request, CancellationToken ct) =>

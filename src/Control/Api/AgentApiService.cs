@@ -87,11 +87,8 @@ public sealed class AgentApiService(ControlPlane plane) : AgentControl.AgentCont
         return Task.FromResult(new JobReportReply());
     });
 
-    private static string? BearerToken(ServerCallContext context)
-    {
-        var header = context.RequestHeaders.GetValue(ControlMetadata.Authorization);
-        return header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : null;
-    }
+    private static string? BearerToken(ServerCallContext context) =>
+        ControlMetadata.BearerToken(context.RequestHeaders.GetValue(ControlMetadata.Authorization));
 
     /// <summary>Turns a refusal into a gRPC status with the stable code in a trailer, as the receiver does.</summary>
     private static async Task<T> Guard<T>(Func<Task<T>> call)
@@ -110,12 +107,7 @@ public sealed class AgentApiService(ControlPlane plane) : AgentControl.AgentCont
                 ErrorCode.InvalidState or ErrorCode.JobConflict => StatusCode.FailedPrecondition,
                 _ => StatusCode.InvalidArgument,
             };
-            var trailers = new Metadata { { ControlMetadata.ErrorCode, ErrorCodes.Name(e.Code) } };
-            if (e.Hint is not null)
-            {
-                trailers.Add("ferry-error-hint", e.Hint);
-            }
-            throw new RpcException(new Status(status, e.Message), trailers);
+            throw ControlMetadata.Refusal(e.Code, status, e.Message, e.Hint);
         }
     }
 }

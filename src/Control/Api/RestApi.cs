@@ -92,8 +92,7 @@ public static class RestApi
     {
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
-            var header = context.HttpContext.Request.Headers.Authorization.ToString();
-            var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : null;
+            var token = Transfer.Control.ControlMetadata.BearerToken(context.HttpContext.Request.Headers.Authorization.ToString());
             var hash = store.GetSetting(ControlPlaneHost.AdminTokenSetting);
             if (token is null || hash is null || !Security.Secrets.Matches(token, hash))
             {

@@ -188,9 +188,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     private void Authenticate(ServerCallContext context)
     {
-        var header = context.RequestHeaders.GetValue(ControlMetadata.Authorization);
-        const string bearer = "Bearer ";
-        var token = header is not null && header.StartsWith(bearer, StringComparison.Ordinal) ? header[bearer.Length..] : null;
+        var token = ControlMetadata.BearerToken(context.RequestHeaders.GetValue(ControlMetadata.Authorization));
         if (!options.Token.Matches(token))
         {
             throw Refuse(ErrorCode.AuthFailed, StatusCode.Unauthenticated, "the token does not match the receiver's token");
@@ -199,9 +197,8 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     private RpcException Refuse(ErrorCode code, StatusCode status, string message)
     {
-        var name = ErrorCodes.Name(code);
-        Log.SessionRefused(logger, name, message);
-        return new RpcException(new Status(status, message), new Metadata { { ControlMetadata.ErrorCode, name } });
+        Log.SessionRefused(logger, ErrorCodes.Name(code), message);
+        return ControlMetadata.Refusal(code, status, message);
     }
 
     private static long Mib(long bytes) => (bytes + (1 << 20) - 1) >> 20;
