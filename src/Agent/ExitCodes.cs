@@ -37,6 +37,16 @@ public static class ExitCodes
         _ => Internal,
     };
 
+    /// <summary>Any failure as a user-facing error with a stable code and, where one helps, a hint.</summary>
+    public static FerryException ToFerry(Exception e) => e switch
+    {
+        FerryException f => f,
+        DiskException d => ToFerry(d),
+        OperationCanceledException => new FerryException(ErrorCode.Interrupted, "interrupted", "Run the same command again to start over."),
+        UnauthorizedAccessException => new FerryException(ErrorCode.NotRoot, e.Message, "Run the agent as root (sudo)."),
+        _ => new FerryException(ErrorCode.Internal, e.ToString(), "This is a bug in Ferry; please report it with the log under Logs/."),
+    };
+
     /// <summary>A disk failure as a user-facing error with a stable code.</summary>
     public static FerryException ToFerry(DiskException e) => e.Error switch
     {

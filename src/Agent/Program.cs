@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Ferry.Agent;
 using Ferry.Agent.Commands;
-using Ferry.Disks;
 using Ferry.Transfer.Errors;
 
 // The agent: thin commands over the capability libraries. Every failure is mapped to an exit code here.
@@ -29,14 +28,7 @@ try
 }
 catch (Exception e)
 {
-    var failure = e switch
-    {
-        FerryException f => f,
-        DiskException d => ExitCodes.ToFerry(d),
-        OperationCanceledException => new FerryException(ErrorCode.Interrupted, "interrupted", "Run the same command again to start over."),
-        UnauthorizedAccessException => new FerryException(ErrorCode.NotRoot, e.Message, "Run the agent as root (sudo)."),
-        _ => new FerryException(ErrorCode.Internal, e.ToString(), "This is a bug in Ferry; please report it with the log under Logs/."),
-    };
+    var failure = ExitCodes.ToFerry(e);
     Console.Error.WriteLine();
     Console.Error.WriteLine($"error {ErrorCodes.Name(failure.Code)}: {failure.Message}");
     if (failure.Hint is not null)

@@ -92,20 +92,13 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             report.Outcome = "cancelled";
             log.Information("Job {JobId} cancelled; the receiver dropped its unfinished images", job.JobId);
         }
-        catch (FerryException e)
+        catch (Exception e) when (e is FerryException or Disks.DiskException)
         {
+            var failure = ExitCodes.ToFerry(e);
             report.Outcome = "failed";
-            report.ErrorCode = ErrorCodes.Name(e.Code);
-            report.ErrorMessage = e.Message + (e.Hint is null ? "" : " " + e.Hint);
-            log.Error("Job {JobId} failed ({Code}): {Message}", job.JobId, report.ErrorCode, e.Message);
-        }
-        catch (Disks.DiskException e)
-        {
-            var f = ExitCodes.ToFerry(e);
-            report.Outcome = "failed";
-            report.ErrorCode = ErrorCodes.Name(f.Code);
-            report.ErrorMessage = f.Message;
-            log.Error("Job {JobId} failed ({Code}): {Message}", job.JobId, report.ErrorCode, f.Message);
+            report.ErrorCode = ErrorCodes.Name(failure.Code);
+            report.ErrorMessage = failure.Message + (failure.Hint is null ? "" : " " + failure.Hint);
+            log.Error("Job {JobId} failed ({Code}): {Message}", job.JobId, report.ErrorCode, failure.Message);
         }
         await reporting.CancelAsync();
         await reporter;
