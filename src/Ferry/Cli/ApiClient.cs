@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ferry.Transfer.Errors;
 
 namespace Ferry.Cli.Cli;
 
@@ -28,7 +29,7 @@ internal sealed class ApiClient(string server, string token) : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ApiException("E_CONTROL_UNREACHABLE", $"cannot reach the control plane at {server}: {e.Message}",
+            throw new ApiException(ErrorCodes.Name(ErrorCode.ControlUnreachable), $"cannot reach the control plane at {server}: {e.Message}",
                 "Check --server (or FERRY_SERVER) and that `ferry serve` runs there.", 5);
         }
         using (response)
@@ -41,14 +42,14 @@ internal sealed class ApiClient(string server, string token) : IDisposable
             }
             catch (JsonException)
             {
-                throw new ApiException("E_NOT_FERRY", $"{server} answered {(int)response.StatusCode} with something that is not Ferry's API", "Check --server.", 9);
+                throw new ApiException(ErrorCodes.Name(ErrorCode.NotFerry), $"{server} answered {(int)response.StatusCode} with something that is not Ferry's API", "Check --server.", 9);
             }
             if (!response.IsSuccessStatusCode)
             {
-                var code = json?.TryGetProperty("code", out var c) == true ? c.GetString() ?? "E_INTERNAL" : "E_NOT_FERRY";
+                var code = json?.TryGetProperty("code", out var c) == true ? c.GetString() ?? ErrorCodes.Name(ErrorCode.Internal) : ErrorCodes.Name(ErrorCode.NotFerry);
                 var message = json?.TryGetProperty("message", out var m) == true ? m.GetString() ?? "" : $"HTTP {(int)response.StatusCode}";
                 var hint = json?.TryGetProperty("hint", out var h) == true ? h.GetString() : null;
-                throw new ApiException(code, message, hint, code == "E_AUTH_FAILED" ? 6 : 1);
+                throw new ApiException(code, message, hint, code == ErrorCodes.Name(ErrorCode.AuthFailed) ? 6 : 1);
             }
             return json;
         }

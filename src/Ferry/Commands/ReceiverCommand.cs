@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Net;
+using Ferry.Cli.Cli;
 using Ferry.Receiver.Hosting;
 using Serilog;
-using Serilog.Events;
 
 namespace Ferry.Cli.Commands;
 
@@ -44,11 +44,7 @@ internal static class ReceiverCommand
                 OutputDirectory = Path.GetFullPath(parse.GetValue(output)!),
                 Token = TokenCheck.FromToken(secret),
             };
-            await using var logger = new LoggerConfiguration()
-                .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose)
-                .CreateLogger();
+            await using var logger = OperatorLog.Create();
             await using var host = await ReceiverHost.StartAsync(options, l => l.AddSerilog(logger), ct);
             logger.Information("Receiver ready: control {Control}, data {Data}, images in {Out}", host.ControlEndpoint, host.DataEndpoint, options.OutputDirectory);
             // Returns on SIGTERM/SIGINT (the host's console lifetime) or when the command is cancelled.

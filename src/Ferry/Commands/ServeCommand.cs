@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Net;
+using Ferry.Cli.Cli;
 using Ferry.Control.Hosting;
 using Ferry.Receiver.Hosting;
 using Serilog;
-using Serilog.Events;
 
 namespace Ferry.Cli.Commands;
 
@@ -34,12 +34,7 @@ internal static class ServeCommand
                 return 2;
             }
             var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
-            await using var logger = new LoggerConfiguration()
-                .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-                .MinimumLevel.Override("Grpc", LogEventLevel.Warning)
-                .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Verbose)
-                .CreateLogger();
+            await using var logger = OperatorLog.Create();
 
             ReceiverHost? receiver = null;
             ReceiverLink? link = null;
