@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, the tools Ferry's tests and demo drive for real: mkfs for each
-# filesystem, sfdisk, losetup/partx, fsck tools, and what native AOT links with. Only missing
+# filesystem, sfdisk, losetup/partx, fsck tools, rsync and the xattr/ACL/capability tools the file
+# replication tests compare with, and what native AOT links with. Only missing
 # packages are installed, so a prepared machine pays nothing.
 set -euo pipefail
 
 packages=(
-  e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux mount attr
+  e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux mount attr acl libcap2-bin rsync
   mtools bsdutils gcc zlib1g-dev lz4 python3
   grub-pc-bin grub-common cpio kmod qemu-system-x86 qemu-utils
 )

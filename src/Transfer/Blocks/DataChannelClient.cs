@@ -17,34 +17,70 @@ public sealed class DataChannelClient : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource> _flushes = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _readLoop;
+    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action<Frame>? _onFileFrame;
     private volatile FerryException? _failure;
     private long _sequence;
 
-    private DataChannelClient(Stream stream)
+    private DataChannelClient(Stream stream, Action<Frame>? onFileFrame)
     {
         _stream = stream;
+        _onFileFrame = onFileFrame;
         _writer = new FrameWriter(stream);
         _reader = new FrameReader(stream);
         _readLoop = Task.Run(ReadLoopAsync);
     }
 
     /// <summary>Opens a connection with <paramref name="connect"/> and introduces the session on it.</summary>
+    /// <param name="onFileFrame">File replication: gets the receiver's Need, FileAck and TreeAck frames (valid during the call).</param>
     public static async Task<DataChannelClient> OpenAsync(Func<CancellationToken, Task<Stream>> connect, ReadOnlyMemory<byte> sessionId,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<Frame>? onFileFrame = null)
     {
         var stream = await connect(cancellationToken);
-        var client = new DataChannelClient(stream);
+        var client = new DataChannelClient(stream, onFileFrame);
         await client._writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0), sessionId.Span, cancellationToken);
         return client;
     }
 
-    public async ValueTask SendAsync(EncodedFrame frame, CancellationToken cancellationToken)
+    /// <summary>Completes (never faults) when the connection has failed; <see cref="ThrowIfFailed"/> then says why.</summary>
+    public Task Failed => _failed.Task;
+
+    public ValueTask SendAsync(EncodedFrame frame, CancellationToken cancellationToken) =>
+        SendAsync(frame.Header with { Sequence = (ulong)Interlocked.Increment(ref _sequence) }, frame.Buffer, cancellationToken);
+
+    /// <summary>Sends a frame whose sequence field means something of its own (a file id).</summary>
+    public ValueTask SendAsIsAsync(EncodedFrame frame, CancellationToken cancellationToken) => SendAsync(frame.Header, frame.Buffer, cancellationToken);
+
+    /// <summary>Sends a frame with a small payload (entries, file and directory ends).</summary>
+    public ValueTask SendControlAsync(FrameHeader header, ReadOnlySpan<byte> payload, CancellationToken cancellationToken)
     {
-        ThrowIfFailed();
-        var header = frame.Header with { Sequence = (ulong)Interlocked.Increment(ref _sequence) };
+        var buffer = new byte[FrameHeader.Size + payload.Length];
+        payload.CopyTo(buffer.AsSpan(FrameHeader.Size));
+        return SendAsync(header with { PayloadLength = (uint)payload.Length }, buffer, cancellationToken);
+    }
+
+    /// <summary>Pushes buffered frames onto the wire (the receiver answers entries only once it has them).</summary>
+    public async Task PushAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            await _writer.WriteAsync(header, frame.Buffer, cancellationToken);
+            await _writer.FlushAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+            ThrowIfFailed();
+            throw new FerryException(ErrorCode.ReceiverUnreachable, "the data connection to the receiver broke: " + e.Message,
+                "Check the network between source and receiver.", e);
+        }
+    }
+
+    private async ValueTask SendAsync(FrameHeader header, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        try
+        {
+            await _writer.WriteAsync(header, buffer, cancellationToken);
         }
         catch (IOException e)
         {
@@ -104,6 +140,9 @@ public sealed class DataChannelClient : IAsyncDisposable
                             done.TrySetResult();
                         }
                         break;
+                    case FrameType.Need or FrameType.FileAck or FrameType.TreeAck when _onFileFrame is not null:
+                        _onFileFrame(frame);
+                        break;
                     case FrameType.Error:
                         var (code, message) = FrameWriter.ParseError(frame.Payload);
                         Fail(new FerryException(ErrorCodes.Parse(code), "receiver: " + message));
@@ -131,13 +170,14 @@ public sealed class DataChannelClient : IAsyncDisposable
     private void Fail(FerryException e)
     {
         _failure ??= e;
+        _failed.TrySetResult();
         foreach (var pending in _flushes.Values)
         {
             pending.TrySetResult();
         }
     }
 
-    private void ThrowIfFailed()
+    public void ThrowIfFailed()
     {
         if (_failure is { } failure)
         {

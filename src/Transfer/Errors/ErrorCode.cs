@@ -35,4 +35,7 @@ public enum ErrorCode
     InvalidState,
     NotFound,
     InvalidRequest,
+    PathUnsafe,
+    LayoutInvalid,
+    PartitionTooSmall,
 }

@@ -33,8 +33,14 @@ public readonly record struct FrameHeader(
     /// <summary>The largest uncompressed length one Data or Zero frame may cover.</summary>
     public const int MaxBlockBytes = 4 << 20;
 
-    /// <summary>The largest payload of a control frame (Hello, Error).</summary>
+    /// <summary>The largest payload of a control frame (Hello, Error, DirEnd).</summary>
     public const int MaxControlPayload = 64 << 10;
+
+    /// <summary>The largest file entry: xattrs may hold up to 64 KiB each, ACLs included.</summary>
+    public const int MaxEntryPayload = 1 << 20;
+
+    /// <summary>The largest block signature in a Need frame (the basis size, then 12 bytes a block).</summary>
+    public const int MaxSignaturePayload = (4 << 20) + 8;
 
     public void Write(Span<byte> destination)
     {
@@ -99,6 +105,8 @@ public readonly record struct FrameHeader(
         switch (Type)
         {
             case FrameType.Data:
+            case FrameType.FileData:
+            case FrameType.Delta:
                 if (Length == 0 || Length > MaxBlockBytes)
                 {
                     throw new ProtocolException($"data frame length {Length} is outside 1..{MaxBlockBytes}");
@@ -119,7 +127,31 @@ public readonly record struct FrameHeader(
             case FrameType.Flush:
             case FrameType.FlushAck:
             case FrameType.Nack:
+            case FrameType.TreeEnd:
+            case FrameType.FileAck:
+            case FrameType.TreeAck:
                 RequireNoPayload();
+                break;
+            case FrameType.FileEnd:
+                RequireNoPayload();
+                if (Length > 1)
+                {
+                    throw new ProtocolException($"file end frame has unknown status {Length}");
+                }
+                break;
+            case FrameType.Entry:
+                RequirePayload(1, MaxEntryPayload);
+                break;
+            case FrameType.DirEnd:
+                RequirePayload(0, MaxControlPayload);
+                break;
+            case FrameType.Need:
+                RequirePayload(0, MaxSignaturePayload);
+                // Delta (2): the basis's size (u64) and 12 bytes a block; nothing (0) and whole (1): no payload.
+                if (Offset > 2 || (Offset == 2 ? PayloadLength < 8 || (PayloadLength - 8) % 12 != 0 || Length == 0 : PayloadLength != 0))
+                {
+                    throw new ProtocolException("need frame carries a malformed signature");
+                }
                 break;
             case FrameType.Hello:
             case FrameType.Error:
@@ -130,6 +162,14 @@ public readonly record struct FrameHeader(
                 break;
             default:
                 throw new ProtocolException($"unknown frame type 0x{(byte)Type:x2}");
+        }
+    }
+
+    private void RequirePayload(int min, int max)
+    {
+        if (PayloadLength < min || PayloadLength > max || Flags != FrameFlags.None)
+        {
+            throw new ProtocolException($"{Type} frame payload of {PayloadLength} bytes is outside {min}..{max}");
         }
     }
 

@@ -1,0 +1,390 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Ferry.Disks.Interop;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Disks.Files;
+
+/// <summary>
+/// File operations relative to an open directory, on byte-string names that never contain '/'.
+/// Nothing here follows a symbolic link: directories are opened with O_NOFOLLOW, metadata calls use
+/// AT_SYMLINK_NOFOLLOW, and extended attributes go through the l* calls on
+/// <c>/proc/self/fd/DIR/NAME</c>, which resolves the directory by descriptor and the name without
+/// following it. That is what lets the receiver write beneath a target root whatever the stream says.
+/// </summary>
+public static unsafe class PosixFiles
+{
+    /// <summary>Opens a trusted directory path (a mount point); the walk beneath it goes by descriptor.</summary>
+    public static SafeFileHandle OpenDirectory(string path)
+    {
+        var bytes = Z(Encoding.UTF8.GetBytes(path));
+        fixed (byte* p = bytes)
+        {
+            var fd = Libc.OpenAt(Libc.AtFdCwd, p, Libc.ORdOnly | Libc.ODirectory | Libc.OCloexec, 0);
+            return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Fail("open", path);
+        }
+    }
+
+    /// <summary>Opens the subdirectory <paramref name="name"/>; fails with ENOTDIR or ELOOP if it is a symlink.</summary>
+    public static SafeFileHandle OpenDirectoryAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
+        OpenAt(dir, name, Libc.ORdOnly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0, "open directory");
+
+    /// <summary>Opens a regular file for reading; never a symlink, and never blocks on a FIFO swapped in.</summary>
+    public static SafeFileHandle OpenReadAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
+        OpenAt(dir, name, Libc.ORdOnly | Libc.ONofollow | Libc.ONoctty | Libc.ONonblock | Libc.OCloexec, 0, "open");
+
+    /// <summary>Creates a new file (0600) that must not exist yet, for writing.</summary>
+    public static SafeFileHandle CreateExclusiveAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
+        OpenAt(dir, name, Libc.ORdWr | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, 0x180, "create");
+
+    public static bool TryStatAt(SafeFileHandle dir, ReadOnlySpan<byte> name, out FileStatus status)
+    {
+        Span<byte> buffer = stackalloc byte[Libc.StatxSize];
+        var z = Z(name);
+        fixed (byte* n = z)
+        fixed (byte* b = buffer)
+        {
+            if (Libc.Statx(Fd(dir), n, Libc.AtSymlinkNofollow, Libc.StatxBasicStats, b) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                status = default;
+                return errno is PosixException.NoEntry or PosixException.NotDirectory ? false : throw new PosixException(errno, "stat", Show(name));
+            }
+        }
+        status = FileStatus.Parse(buffer);
+        return true;
+    }
+
+    /// <summary>statx of an open descriptor.</summary>
+    public static FileStatus Stat(SafeFileHandle handle)
+    {
+        Span<byte> buffer = stackalloc byte[Libc.StatxSize];
+        byte empty = 0;
+        fixed (byte* b = buffer)
+        {
+            if (Libc.Statx(Fd(handle), &empty, Libc.AtEmptyPath | Libc.AtSymlinkNofollow, Libc.StatxBasicStats, b) != 0)
+            {
+                throw Fail("stat", "(descriptor)");
+            }
+        }
+        return FileStatus.Parse(buffer);
+    }
+
+    /// <summary>The names in a directory, without "." and "..", in the order the filesystem gives them.</summary>
+    public static List<byte[]> ReadDirectory(SafeFileHandle dir)
+    {
+        // fdopendir takes over its descriptor, so it gets a fresh one and the caller keeps theirs.
+        var own = OpenAt(dir, "."u8, Libc.ORdOnly | Libc.ODirectory | Libc.OCloexec, 0, "open directory");
+        var fd = (int)own.DangerousGetHandle();
+        own.SetHandleAsInvalid();
+        var stream = Libc.FdOpenDir(fd);
+        if (stream == 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            Libc.Close(fd);
+            throw new PosixException(errno, "opendir", "(descriptor)");
+        }
+        var names = new List<byte[]>();
+        try
+        {
+            while (true)
+            {
+                Marshal.SetLastPInvokeError(0);
+                var entry = Libc.ReadDir(stream);
+                if (entry == 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    return errno == 0 ? names : throw new PosixException(errno, "readdir", "(descriptor)");
+                }
+                // struct dirent64 on x86-64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name[].
+                var name = MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    names.Add(name.ToArray());
+                }
+            }
+        }
+        finally
+        {
+            Libc.CloseDir(stream);
+        }
+    }
+
+    public static byte[] ReadLinkAt(SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        var z = Z(name);
+        var buffer = new byte[4096];
+        fixed (byte* n = z)
+        fixed (byte* b = buffer)
+        {
+            var got = Libc.ReadLinkAt(Fd(dir), n, b, (nuint)buffer.Length);
+            return got >= 0 ? buffer[..(int)got] : throw Fail("readlink", Show(name));
+        }
+    }
+
+    public static void MkdirAt(SafeFileHandle dir, ReadOnlySpan<byte> name, uint mode) =>
+        Check(Call(dir, name, (d, n) => Libc.MkdirAt(d, n, mode)), "mkdir", name);
+
+    /// <summary>Creates a device node, FIFO or socket; <paramref name="mode"/> carries the file type.</summary>
+    public static void MknodAt(SafeFileHandle dir, ReadOnlySpan<byte> name, uint mode, uint major, uint minor) =>
+        Check(Call(dir, name, (d, n) => Libc.MknodAt(d, n, mode, MakeDev(major, minor))), "mknod", name);
+
+    public static void SymlinkAt(ReadOnlySpan<byte> target, SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        var t = Z(target);
+        fixed (byte* tp = t)
+        {
+            var local = tp;
+            Check(Call(dir, name, (d, n) => Libc.SymlinkAt(local, d, n)), "symlink", name);
+        }
+    }
+
+    /// <summary>Hard-links <paramref name="oldName"/> in <paramref name="oldDir"/> as <paramref name="newName"/> (no symlink following).</summary>
+    public static void LinkAt(SafeFileHandle oldDir, ReadOnlySpan<byte> oldName, SafeFileHandle newDir, ReadOnlySpan<byte> newName)
+    {
+        var o = Z(oldName);
+        var n = Z(newName);
+        fixed (byte* op = o)
+        fixed (byte* np = n)
+        {
+            if (Libc.LinkAt(Fd(oldDir), op, Fd(newDir), np, 0) != 0)
+            {
+                throw Fail("link", Show(newName));
+            }
+        }
+    }
+
+    public static void RenameAt(SafeFileHandle oldDir, ReadOnlySpan<byte> oldName, SafeFileHandle newDir, ReadOnlySpan<byte> newName)
+    {
+        var o = Z(oldName);
+        var n = Z(newName);
+        fixed (byte* op = o)
+        fixed (byte* np = n)
+        {
+            if (Libc.RenameAt(Fd(oldDir), op, Fd(newDir), np) != 0)
+            {
+                throw Fail("rename", Show(newName));
+            }
+        }
+    }
+
+    /// <summary>Removes a name; false when it did not exist.</summary>
+    public static bool UnlinkAt(SafeFileHandle dir, ReadOnlySpan<byte> name, bool directory)
+    {
+        var rc = Call(dir, name, (d, n) => Libc.UnlinkAt(d, n, directory ? Libc.AtRemoveDir : 0));
+        return rc == 0 || (Marshal.GetLastPInvokeError() == PosixException.NoEntry ? false : throw Fail("remove", Show(name)));
+    }
+
+    public static void ChownAt(SafeFileHandle dir, ReadOnlySpan<byte> name, uint uid, uint gid) =>
+        Check(Call(dir, name, (d, n) => Libc.FchownAt(d, n, uid, gid, Libc.AtSymlinkNofollow)), "chown", name);
+
+    /// <summary>chmod of a name that is not a symlink (symlinks have no mode of their own on Linux).</summary>
+    public static void ChmodAt(SafeFileHandle dir, ReadOnlySpan<byte> name, uint mode) =>
+        Check(Call(dir, name, (d, n) => Libc.FchmodAt(d, n, mode, 0)), "chmod", name);
+
+    public static void SetTimesAt(SafeFileHandle dir, ReadOnlySpan<byte> name, FileTime access, FileTime modify)
+    {
+        var times = stackalloc long[4] { access.Seconds, access.Nanoseconds, modify.Seconds, modify.Nanoseconds };
+        Check(Call(dir, name, (d, n) => Libc.UtimensAt(d, n, times, Libc.AtSymlinkNofollow)), "utimensat", name);
+    }
+
+    /// <summary>All extended attributes of a name (security.*, system.posix_acl_*, trusted.*, user.*).</summary>
+    public static List<(byte[] Name, byte[] Value)> ListXattrsAt(SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        var path = ProcPath(dir, name);
+        var result = new List<(byte[], byte[])>();
+        fixed (byte* p = path)
+        {
+            var size = Libc.LListXattr(p, null, 0);
+            if (size < 0)
+            {
+                return Marshal.GetLastPInvokeError() == PosixException.NotSupported ? result : throw Fail("listxattr", Show(name));
+            }
+            var list = new byte[size];
+            fixed (byte* l = list)
+            {
+                size = size == 0 ? 0 : Libc.LListXattr(p, l, (nuint)list.Length);
+                if (size < 0)
+                {
+                    throw Fail("listxattr", Show(name));
+                }
+            }
+            foreach (var attr in Split(list.AsSpan(0, (int)size)))
+            {
+                var value = GetXattr(p, attr, name);
+                if (value is not null)
+                {
+                    result.Add((attr, value));
+                }
+            }
+        }
+        return result;
+    }
+
+    public static void SetXattrAt(SafeFileHandle dir, ReadOnlySpan<byte> name, ReadOnlySpan<byte> attribute, ReadOnlySpan<byte> value)
+    {
+        var path = ProcPath(dir, name);
+        var a = Z(attribute);
+        fixed (byte* p = path)
+        fixed (byte* ap = a)
+        fixed (byte* v = value)
+        {
+            if (Libc.LSetXattr(p, ap, v, (nuint)value.Length, 0) != 0)
+            {
+                throw Fail("setxattr " + Encoding.UTF8.GetString(attribute), Show(name));
+            }
+        }
+    }
+
+    public static void RemoveXattrAt(SafeFileHandle dir, ReadOnlySpan<byte> name, ReadOnlySpan<byte> attribute)
+    {
+        var path = ProcPath(dir, name);
+        var a = Z(attribute);
+        fixed (byte* p = path)
+        fixed (byte* ap = a)
+        {
+            if (Libc.LRemoveXattr(p, ap) != 0 && Marshal.GetLastPInvokeError() != PosixException.NoData)
+            {
+                throw Fail("removexattr", Show(name));
+            }
+        }
+    }
+
+    /// <summary>The next offset at or after <paramref name="offset"/> that holds data, or -1 when none does.</summary>
+    public static long SeekData(SafeFileHandle handle, long offset) => Seek(handle, offset, Libc.SeekData);
+
+    /// <summary>The next hole at or after <paramref name="offset"/> (the end of the file counts as one), or -1 past the end.</summary>
+    public static long SeekHole(SafeFileHandle handle, long offset) => Seek(handle, offset, Libc.SeekHole);
+
+    public static void Truncate(SafeFileHandle handle, long length)
+    {
+        if (Libc.Ftruncate(Fd(handle), length) != 0)
+        {
+            throw Fail("truncate", "(descriptor)");
+        }
+    }
+
+    /// <summary>Makes the whole filesystem holding <paramref name="handle"/> durable.</summary>
+    public static void SyncFilesystem(SafeFileHandle handle)
+    {
+        if (Libc.SyncFs(Fd(handle)) != 0)
+        {
+            throw Fail("syncfs", "(descriptor)");
+        }
+    }
+
+    /// <summary>A name for messages: the bytes as UTF-8, invalid sequences replaced.</summary>
+    public static string Show(ReadOnlySpan<byte> name) => Encoding.UTF8.GetString(name);
+
+    private static long Seek(SafeFileHandle handle, long offset, int whence)
+    {
+        var at = Libc.Lseek(Fd(handle), offset, whence);
+        if (at >= 0)
+        {
+            return at;
+        }
+        // ENXIO: no data (or hole) at or after the offset.
+        return Marshal.GetLastPInvokeError() == 6 ? -1 : throw Fail("lseek", "(descriptor)");
+    }
+
+    private static byte[]? GetXattr(byte* path, byte[] attribute, ReadOnlySpan<byte> name)
+    {
+        var a = Z(attribute);
+        fixed (byte* ap = a)
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                var size = Libc.LGetXattr(path, ap, null, 0);
+                if (size < 0)
+                {
+                    // Removed between list and get: it is simply not there any more.
+                    return Marshal.GetLastPInvokeError() == PosixException.NoData ? null : throw Fail("getxattr", Show(name));
+                }
+                var value = new byte[size];
+                fixed (byte* v = value)
+                {
+                    var got = size == 0 ? 0 : Libc.LGetXattr(path, ap, v, (nuint)value.Length);
+                    if (got >= 0)
+                    {
+                        return value[..(int)got];
+                    }
+                    if (Marshal.GetLastPInvokeError() != 34)
+                    {
+                        throw Fail("getxattr", Show(name));
+                    }
+                }
+                // ERANGE: the value grew between the two calls; ask again.
+            }
+            throw new PosixException(34, "getxattr", Show(name));
+        }
+    }
+
+    private static List<byte[]> Split(ReadOnlySpan<byte> list)
+    {
+        var names = new List<byte[]>();
+        while (!list.IsEmpty)
+        {
+            var end = list.IndexOf((byte)0);
+            var length = end < 0 ? list.Length : end;
+            if (length > 0)
+            {
+                names.Add(list[..length].ToArray());
+            }
+            list = end < 0 ? [] : list[(end + 1)..];
+        }
+        return names;
+    }
+
+    private static SafeFileHandle OpenAt(SafeFileHandle dir, ReadOnlySpan<byte> name, int flags, uint mode, string operation)
+    {
+        var z = Z(name);
+        fixed (byte* n = z)
+        {
+            var fd = Libc.OpenAt(Fd(dir), n, flags, mode);
+            return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Fail(operation, Show(name));
+        }
+    }
+
+    private delegate int NameCall(int dirfd, byte* name);
+
+    private static int Call(SafeFileHandle dir, ReadOnlySpan<byte> name, NameCall call)
+    {
+        var z = Z(name);
+        fixed (byte* n = z)
+        {
+            return call(Fd(dir), n);
+        }
+    }
+
+    private static void Check(int rc, string operation, ReadOnlySpan<byte> name)
+    {
+        if (rc != 0)
+        {
+            throw Fail(operation, Show(name));
+        }
+    }
+
+    private static PosixException Fail(string operation, string path) => new(Marshal.GetLastPInvokeError(), operation, path);
+
+    private static int Fd(SafeFileHandle handle) => (int)handle.DangerousGetHandle();
+
+    private static byte[] Z(ReadOnlySpan<byte> name)
+    {
+        var z = new byte[name.Length + 1];
+        name.CopyTo(z);
+        return z;
+    }
+
+    private static byte[] ProcPath(SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        var prefix = Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd(dir)}/");
+        var path = new byte[prefix.Length + name.Length + 1];
+        prefix.CopyTo(path, 0);
+        name.CopyTo(path.AsSpan(prefix.Length));
+        return path;
+    }
+
+    /// <summary>glibc's makedev: 12 bits of major and 20 of minor in the classic places, the rest above.</summary>
+    private static ulong MakeDev(uint major, uint minor) =>
+        ((ulong)(major & 0xfffff000) << 32) | ((ulong)(major & 0xfff) << 8) | ((ulong)(minor & 0xffffff00) << 12) | (minor & 0xff);
+}

@@ -1,0 +1,85 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using Ferry.Transfer.Errors;
+
+namespace Ferry.Transfer.Delta;
+
+/// <summary>
+/// A block signature arranged for lookup while the agent slides over its file: a bitmap of the weak
+/// checksums answers "certainly not here" for most offsets with one memory access; the rest go to a
+/// hash of weak checksums and are confirmed by the strong hash.
+/// </summary>
+public sealed class SignatureIndex
+{
+    private const int FilterBits = 1 << 20;
+    private readonly ulong[] _filter = new ulong[FilterBits / 64];
+    private readonly Dictionary<uint, int> _first = [];
+    private readonly int[] _next;
+    private readonly uint[] _weak;
+    private readonly ulong[] _strong;
+
+    public SignatureIndex(ReadOnlySpan<byte> table, int blockSize, long basisSize)
+    {
+        if (table.Length % BlockSignature.EntryBytes != 0 || blockSize <= 0
+            || table.Length / BlockSignature.EntryBytes != BlockSignature.BlockCount(basisSize, blockSize))
+        {
+            throw new ProtocolException("the block signature does not match its block size");
+        }
+        BlockSize = blockSize;
+        Count = table.Length / BlockSignature.EntryBytes;
+        LastBlockLength = Count == 0 ? 0 : (int)(basisSize - ((long)(Count - 1) * blockSize));
+        _next = new int[Count];
+        _weak = new uint[Count];
+        _strong = new ulong[Count];
+        // Inserted from the end so that each chain lists its blocks in file order.
+        for (var i = Count - 1; i >= 0; i--)
+        {
+            var entry = table.Slice(i * BlockSignature.EntryBytes, BlockSignature.EntryBytes);
+            var weak = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+            _weak[i] = weak;
+            _strong[i] = BinaryPrimitives.ReadUInt64LittleEndian(entry[4..]);
+            _next[i] = _first.TryGetValue(weak, out var head) ? head : -1;
+            _first[weak] = i;
+            var bit = Mix(weak);
+            _filter[bit >> 6] |= 1UL << (int)(bit & 63);
+        }
+    }
+
+    public int BlockSize { get; }
+
+    public int Count { get; }
+
+    /// <summary>Length of the basis's last block (shorter than the block size unless the size divides evenly).</summary>
+    public int LastBlockLength { get; }
+
+    /// <summary>The first full-size block whose checksums match <paramref name="window"/>, or -1.</summary>
+    public int Find(uint weak, ReadOnlySpan<byte> window)
+    {
+        var bit = Mix(weak);
+        if ((_filter[bit >> 6] & (1UL << (int)(bit & 63))) == 0 || !_first.TryGetValue(weak, out var i))
+        {
+            return -1;
+        }
+        ulong? strong = null;
+        for (; i >= 0; i = _next[i])
+        {
+            if (i == Count - 1 && LastBlockLength != BlockSize)
+            {
+                continue;
+            }
+            strong ??= XxHash3.HashToUInt64(window);
+            if (_strong[i] == strong)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Whether <paramref name="tail"/> (the end of the new file) equals the basis's short last block.</summary>
+    public bool MatchesLastBlock(ReadOnlySpan<byte> tail) =>
+        Count > 0 && tail.Length == LastBlockLength && LastBlockLength != BlockSize
+        && _weak[Count - 1] == RollingChecksum.Of(tail).Value && _strong[Count - 1] == XxHash3.HashToUInt64(tail);
+
+    private static uint Mix(uint weak) => (weak * 0x9E3779B1u) >> 12;
+}
