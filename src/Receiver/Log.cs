@@ -32,4 +32,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 120, EventName = "VerifyMismatch", Level = LogLevel.Error,
         Message = "Session {SessionId}: disk {Disk} range at {Offset} (+{Length}) does not match what the agent sent")]
     public static partial void VerifyMismatch(ILogger logger, string sessionId, uint disk, ulong offset, uint length);
+
+    [LoggerMessage(EventId = 130, EventName = "TreeApplied", Level = LogLevel.Information,
+        Message = "Session {SessionId}: tree {Tree} complete: {Entries} entries, {FilesWritten} file(s) written, {Unchanged} unchanged, {Deleted} deleted, {Resent} sent again")]
+    public static partial void TreeApplied(ILogger logger, string sessionId, uint tree, long entries, long filesWritten, long unchanged, long deleted, long resent);
 }

@@ -1,7 +1,4 @@
-using System.Buffers;
-using System.IO.Hashing;
 using Ferry.Receiver.Sessions;
-using Ferry.Transfer;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Framing;
 using Microsoft.Extensions.Logging;
@@ -23,6 +20,7 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         try
         {
             var session = await ReadHelloAsync(reader, stopping);
+            using var files = new FileFrameHandler(session, writer, logger);
             while (true)
             {
                 using var frame = await reader.ReadAsync(stopping);
@@ -30,7 +28,14 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
                 {
                     return;
                 }
-                await HandleFrameAsync(session, frame, writer, stopping);
+                if (FileFrameHandler.Handles(frame.Header.Type))
+                {
+                    await files.HandleAsync(frame, stopping);
+                }
+                else
+                {
+                    await HandleFrameAsync(session, frame, writer, stopping);
+                }
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -114,31 +119,19 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
     /// <summary>Decodes and checks the payload, then writes it; false when it is damaged (nothing written).</summary>
     private static bool TryWrite(Targets.IDiskTarget target, Frame frame)
     {
-        var h = frame.Header;
-        if ((h.Flags & FrameFlags.Lz4) == 0)
+        if (!PayloadCodec.TryDecode(frame, out var rented, out var data))
         {
-            if (h.PayloadLength != h.Length || XxHash3.HashToUInt64(frame.Payload) != h.Checksum)
-            {
-                return false;
-            }
-            target.Write((long)h.Offset, frame.Payload);
-            return true;
+            PayloadCodec.Return(rented);
+            return false;
         }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)h.Length);
         try
         {
-            var data = buffer.AsSpan(0, (int)h.Length);
-            if (!Lz4Codec.TryDecode(frame.Payload, data) || XxHash3.HashToUInt64(data) != h.Checksum)
-            {
-                return false;
-            }
-            target.Write((long)h.Offset, data);
+            target.Write((long)frame.Header.Offset, data);
             return true;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            PayloadCodec.Return(rented);
         }
     }
 

@@ -4,11 +4,13 @@ using System.Security.Cryptography;
 using Ferry.Disks.Interop;
 using Ferry.Receiver.Hosting;
 using Ferry.Receiver.Images;
+using Ferry.Receiver.Layout;
 using Ferry.Receiver.Sessions;
 using Ferry.Receiver.Targets;
 using Ferry.Transfer;
 using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
+using Ferry.Transfer.Files;
 using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Grpc.Core;
@@ -24,12 +26,16 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
     private const int MaxVerifyRanges = 65536;
     private const long MaxDiskBytes = 1L << 50;
 
-    public override Task<OpenSessionReply> OpenSession(OpenSessionRequest request, ServerCallContext context)
+    public override async Task<OpenSessionReply> OpenSession(OpenSessionRequest request, ServerCallContext context)
     {
         Authenticate(context);
         if (!ControlMetadata.IsSafeName(request.SourceName))
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "the source name must be 1-64 letters, digits, '.', '_' or '-'");
+        }
+        if (request.Layout is not null)
+        {
+            return await OpenFileSessionAsync(request, context.CancellationToken);
         }
         if (request.Disks.Count is 0 or > MaxDisks
             || request.Disks.Select(d => d.Index).Distinct().Count() != request.Disks.Count
@@ -37,12 +43,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"a session needs 1 to {MaxDisks} disks with distinct indexes and names");
         }
-        var format = request.ImageFormat.Length == 0 ? ImageFormat.Raw : request.ImageFormat;
-        if (!ImageFormat.IsKnown(format))
-        {
-            throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument,
-                $"image format '{request.ImageFormat}' is not one of {string.Join(", ", ImageFormat.All)}");
-        }
+        var format = CheckFormat(request);
         foreach (var d in request.Disks)
         {
             if (!ControlMetadata.IsSafeName(d.Name) || d.SizeBytes == 0 || d.SizeBytes > MaxDiskBytes
@@ -55,23 +56,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         // Check the space before anything is created: a refused session leaves no trace.
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
-        long free;
-        try
-        {
-            // The output directory may have been removed since the receiver started; it is ours to recreate.
-            Directory.CreateDirectory(options.OutputDirectory);
-            free = FilesystemSpace.FreeBytesAt(options.OutputDirectory);
-        }
-        catch (IOException e)
-        {
-            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"the receiver's output directory {options.OutputDirectory} is not usable: {e.Message}");
-        }
-        if (planned + options.SpaceReserveBytes > free)
-        {
-            throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
-                $"the receiver's output directory {options.OutputDirectory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
-                $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
-        }
+        CheckSpace(planned);
 
         sessions.CloseSessionsOf(request.SourceName);
         var targets = new Dictionary<uint, IDiskTarget>();
@@ -95,15 +80,83 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets, format);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
+        return Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
+    }
 
+    /// <summary>File replication: validate the layout, then build (or mount again) the target disks.</summary>
+    private async Task<OpenSessionReply> OpenFileSessionAsync(OpenSessionRequest request, CancellationToken ct)
+    {
+        if (request.Disks.Count > 0)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "a session carries either disks (block) or a layout (file), not both");
+        }
+        var format = CheckFormat(request);
+        try
+        {
+            LayoutRules.Validate(request.Layout);
+        }
+        catch (FerryException e)
+        {
+            throw Refuse(e.Code, StatusCode.InvalidArgument, e.Message);
+        }
+        var planned = request.Layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)p.UsedBytes);
+        CheckSpace(planned);
+
+        sessions.CloseSessionsOf(request.SourceName);
+        var work = Path.Combine(options.OutputDirectory, request.SourceName, "work");
+        TargetDisks disks;
+        try
+        {
+            disks = await TargetDisks.PrepareAsync(work, request.Layout, logger, ct);
+        }
+        catch (IOException e)
+        {
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot build the target disks in {work}: {e.Message}");
+        }
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, new Dictionary<uint, IDiskTarget>(), format, disks);
+        sessions.Add(session);
+        Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
+        return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = disks.Reused ? 1UL : 0UL }));
+    }
+
+    private static OpenSessionReply Reply(ReceiveSession session, IEnumerable<DiskTarget> targets)
+    {
         var reply = new OpenSessionReply
         {
             SessionId = Google.Protobuf.ByteString.CopyFrom(session.Id),
             MaxFrameBytes = FrameHeader.MaxBlockBytes,
             ReceiverVersion = typeof(ReceiverControlService).Assembly.GetName().Version?.ToString() ?? "0",
         };
-        reply.Targets.AddRange(targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
-        return Task.FromResult(reply);
+        reply.Targets.AddRange(targets);
+        return reply;
+    }
+
+    private string CheckFormat(OpenSessionRequest request)
+    {
+        var format = request.ImageFormat.Length == 0 ? ImageFormat.Raw : request.ImageFormat;
+        return ImageFormat.IsKnown(format) ? format : throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument,
+            $"image format '{request.ImageFormat}' is not one of {string.Join(", ", ImageFormat.All)}");
+    }
+
+    private void CheckSpace(long planned)
+    {
+        long free;
+        try
+        {
+            // The output directory may have been removed since the receiver started; it is ours to recreate.
+            Directory.CreateDirectory(options.OutputDirectory);
+            free = FilesystemSpace.FreeBytesAt(options.OutputDirectory);
+        }
+        catch (IOException e)
+        {
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"the receiver's output directory {options.OutputDirectory} is not usable: {e.Message}");
+        }
+        if (planned + options.SpaceReserveBytes > free)
+        {
+            throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
+                $"the receiver's output directory {options.OutputDirectory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
+                $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
+        }
     }
 
     public override Task<VerifyReply> Verify(VerifyRequest request, ServerCallContext context)
@@ -154,13 +207,28 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
     {
         Authenticate(context);
         var session = FindSession(request.SessionId);
+        if (session.Layout?.Trees.Values.FirstOrDefault(t => !t.Complete) is { } incomplete)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.FailedPrecondition,
+                $"the tree for {incomplete.Tree} has not been sent completely; send it before finishing the session");
+        }
         session.Publish();
         sessions.Remove(session);
         ImageManifest manifest;
         try
         {
-            manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat,
-                session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), context.CancellationToken);
+            if (session.Layout is { } layout)
+            {
+                var raws = layout.RawDisks.ToList();
+                await layout.DetachAsync(context.CancellationToken);
+                manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken,
+                    Path.Combine(options.OutputDirectory, session.SourceName));
+            }
+            else
+            {
+                manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat,
+                    session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), context.CancellationToken);
+            }
         }
         catch (IOException e)
         {
@@ -172,14 +240,19 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return reply;
     }
 
-    public override Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)
+    public override async Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)
     {
         Authenticate(context);
         var session = FindSession(request.SessionId);
         sessions.Remove(session);
         session.Dispose();
+        if (session.Layout is { } layout && !request.KeepPartial)
+        {
+            // Cancelled: nothing of this source's working copy stays behind.
+            await layout.DiscardAsync(context.CancellationToken);
+        }
         Log.SessionAborted(logger, session.LogId);
-        return Task.FromResult(new FinishSessionReply());
+        return new FinishSessionReply();
     }
 
     private ReceiveSession FindSession(Google.Protobuf.ByteString id) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -14,31 +13,39 @@ public static class ImageStore
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <param name="disks">Index, name and finished raw path of each disk.</param>
+    /// <param name="outputDirectory">
+    /// Null: the images replace the raw files beside them (block replication). Otherwise the images are
+    /// written there and the raw files are kept: they are a file replication's working copy, which the
+    /// next sync of the same source updates with deltas.
+    /// </param>
     public static async Task<ImageManifest> StoreAsync(string source, string format, IReadOnlyList<(uint Index, string Name, string RawPath)> disks,
-        CancellationToken ct)
+        CancellationToken ct, string? outputDirectory = null)
     {
         var entries = new List<ImageManifest.Disk>();
         foreach (var (index, name, raw) in disks)
         {
             var path = raw;
-            if (format != Transfer.ImageFormat.Raw)
+            if (format != Transfer.ImageFormat.Raw || outputDirectory is not null)
             {
-                path = Path.ChangeExtension(raw, format);
+                path = Path.Combine(outputDirectory ?? Path.GetDirectoryName(raw)!, name + "." + format);
                 var partial = path + ".partial";
                 await QemuImgAsync(ct, "convert", "-q", "-f", "raw", "-O", format, raw, partial);
-                if (format != "vmdk")
+                if (format is not ("vmdk" or "raw"))
                 {
-                    // qemu-img check verifies the image's own metadata (qcow2 refcounts, vhdx log); vmdk has none to check.
+                    // qemu-img check verifies the image's own metadata (qcow2 refcounts, vhdx log); raw and vmdk have none to check.
                     await QemuImgAsync(ct, "check", "-q", "-f", format, partial);
                 }
                 File.Move(partial, path, overwrite: true);
-                File.Delete(raw);
+                if (outputDirectory is null)
+                {
+                    File.Delete(raw);
+                }
             }
             var size = await VirtualSizeAsync(path, format, ct);
             entries.Add(new ImageManifest.Disk(index, name, format, path, size, new FileInfo(path).Length, await Sha256Async(path, ct)));
         }
         var manifest = new ImageManifest(source, DateTimeOffset.UtcNow, entries);
-        var directory = Path.GetDirectoryName(disks[0].RawPath)!;
+        var directory = outputDirectory ?? Path.GetDirectoryName(disks[0].RawPath)!;
         await File.WriteAllTextAsync(Path.Combine(directory, "manifest.json"), JsonSerializer.Serialize(manifest, Json), ct);
         return manifest;
     }
@@ -59,32 +66,5 @@ public static class ImageStore
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
     }
 
-    private static async Task<string> QemuImgAsync(CancellationToken ct, params string[] args)
-    {
-        var psi = new ProcessStartInfo("qemu-img") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new IOException("qemu-img is not installed on the receiver (Debian package qemu-utils)", e);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct);
-            if (process.ExitCode != 0)
-            {
-                throw new IOException($"qemu-img {args[0]} failed ({process.ExitCode}): {(await stderr).Trim()}");
-            }
-            return await stdout;
-        }
-    }
+    private static Task<string> QemuImgAsync(CancellationToken ct, params string[] args) => Hosting.ExternalTool.RunAsync("qemu-img", args, ct);
 }

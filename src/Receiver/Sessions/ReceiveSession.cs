@@ -3,7 +3,8 @@ using Ferry.Receiver.Targets;
 namespace Ferry.Receiver.Sessions;
 
 /// <summary>One agent's replication session: the targets its disks are written to.</summary>
-public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets, string imageFormat) : IDisposable
+public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets, string imageFormat,
+    Layout.TargetDisks? layout = null) : IDisposable
 {
     private readonly Lock _flushLock = new();
 
@@ -20,6 +21,9 @@ public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictio
     public string ImageFormat { get; } = imageFormat;
 
     public IReadOnlyDictionary<uint, IDiskTarget> Targets { get; } = targets;
+
+    /// <summary>File replication: the target disks built from the layout; null for block replication.</summary>
+    public Layout.TargetDisks? Layout { get; } = layout;
 
     public bool Finished { get; private set; }
 
@@ -61,6 +65,8 @@ public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictio
 
     public void Dispose()
     {
+        // A file replication's disks stay as the working copy that the next session of this source reuses.
+        Layout?.DetachAsync(CancellationToken.None).GetAwaiter().GetResult();
         foreach (var target in Targets.Values)
         {
             if (!Finished && target is ImageFileTarget image)

@@ -1,0 +1,479 @@
+using Ferry.Disks.Files;
+using Ferry.Transfer.Delta;
+using Ferry.Transfer.Errors;
+using Ferry.Transfer.Files;
+using Ferry.Transfer.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Receiver.Files;
+
+/// <summary>
+/// Applies a stream of file entries to one target filesystem without ever leaving its root.
+/// Every path is checked (<see cref="EntryPath"/>) and resolved one component at a time from the
+/// root's descriptor with O_NOFOLLOW|O_DIRECTORY, so a symlink — from the stream or already on the
+/// target — is never followed; names are then acted on with the *at calls that do not follow them
+/// either. A hard link may only name a file of the same tree, resolved the same way.
+/// Regular files arrive into <c>.ferry-partial/</c> at the root and are renamed into place once
+/// complete and verified; directories' times are set when their last entry is in; names the source
+/// no longer has are deleted when their directory ends.
+/// </summary>
+internal sealed class TreeApplier : IDisposable
+{
+    /// <summary>The staging directory's name at the tree's root; entries may not use it.</summary>
+    public static readonly byte[] Staging = ".ferry-partial"u8.ToArray();
+
+    public const int MaxInFlight = 4096;
+    private const int MaxOpenDirectories = 4096;
+
+    private readonly SafeFileHandle _root;
+    private readonly SafeFileHandle _staging;
+    private readonly bool _posix;
+    private readonly ILogger _log;
+    private readonly Dictionary<string, (DirectoryState State, FileEntry Entry)> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, IncomingFile> _inFlight = [];
+    private readonly Dictionary<string, ulong> _inFlightByPath = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<byte[]>> _pendingLinks = new(StringComparer.Ordinal);
+    private bool _xattrWarned;
+
+    /// <param name="posixMetadata">Whether the filesystem keeps owners, modes and xattrs (not vfat).</param>
+    public TreeApplier(string rootPath, bool posixMetadata, ILogger log)
+    {
+        _posix = posixMetadata;
+        _log = log;
+        _root = PosixFiles.OpenDirectory(rootPath);
+        RemoveTree(_root, Staging);
+        PosixFiles.MkdirAt(_root, Staging, 0x1C0);
+        _staging = PosixFiles.OpenDirectoryAt(_root, Staging);
+    }
+
+    public TreeStats Stats { get; } = new();
+
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Applies one entry; for a regular file, says what the agent must send.</summary>
+    /// <exception cref="FerryException">E_PATH_UNSAFE or E_PROTOCOL: the entry is refused and nothing was written for it.</exception>
+    public FileNeed? Apply(FileEntry entry, ulong id)
+    {
+        var path = entry.Path.Span;
+        EntryPath.Check(path, "entry path");
+        Stats.Entries++;
+        if (path.IsEmpty)
+        {
+            if (entry.Kind != FileKind.Directory)
+            {
+                throw new ProtocolException("the root of a tree must be a directory");
+            }
+            OpenDirectory(_root, "."u8, string.Empty, entry);
+            return null;
+        }
+        var (parent, name) = EntryPath.Split(path);
+        if (parent.Length == 0 && name.AsSpan().SequenceEqual(Staging))
+        {
+            throw new FerryException(ErrorCode.PathUnsafe, $"entry path '{EntryPath.Show(path)}' uses the receiver's staging name");
+        }
+        var key = EntryPath.Key(path);
+        var parentKey = EntryPath.Key(parent);
+        if (_open.TryGetValue(parentKey, out var open))
+        {
+            open.State.Seen.Add(EntryPath.Key(name));
+        }
+        using var dir = Resolve(parent);
+        switch (entry.Kind)
+        {
+            case FileKind.Directory:
+                if (!PosixFiles.TryStatAt(dir.Handle, name, out var existing) || !existing.IsDirectory)
+                {
+                    RemoveTree(dir.Handle, name);
+                    PosixFiles.MkdirAt(dir.Handle, name, 0x1C0);
+                }
+                OpenDirectory(dir.Handle, name, key, entry);
+                return null;
+            case FileKind.Symlink:
+                if (entry.Link.IsEmpty || entry.Link.Length > EntryPath.MaxLength || entry.Link.Span.IndexOf((byte)0) >= 0)
+                {
+                    throw new ProtocolException($"symlink '{EntryPath.Show(path)}' has an empty or malformed target");
+                }
+                RemoveTree(dir.Handle, name);
+                PosixFiles.SymlinkAt(entry.Link.Span, dir.Handle, name);
+                ApplyMetadata(dir.Handle, name, entry, symlink: true);
+                return null;
+            case FileKind.CharDevice or FileKind.BlockDevice or FileKind.Fifo or FileKind.Socket:
+                RemoveTree(dir.Handle, name);
+                PosixFiles.MknodAt(dir.Handle, name, TypeBits(entry.Kind) | (entry.Mode & 0xFFF), entry.RdevMajor, entry.RdevMinor);
+                ApplyMetadata(dir.Handle, name, entry, symlink: false);
+                return null;
+            case FileKind.Hardlink:
+                EntryPath.Check(entry.Link.Span, "hard link target");
+                var target = EntryPath.Key(entry.Link.Span);
+                if (target == key)
+                {
+                    throw new ProtocolException($"hard link '{EntryPath.Show(path)}' names itself");
+                }
+                if (_inFlightByPath.ContainsKey(target))
+                {
+                    // The file it links to is still arriving: link once it is in place.
+                    (_pendingLinks.TryGetValue(target, out var list) ? list : _pendingLinks[target] = []).Add(path.ToArray());
+                    return null;
+                }
+                CreateLink(entry.Link.ToByteArray(), dir.Handle, name);
+                return null;
+            case FileKind.Regular:
+                return StartFile(entry, id, dir.Handle, parent, name, key);
+            default:
+                throw new ProtocolException($"entry '{EntryPath.Show(path)}' has unknown kind {entry.Kind}");
+        }
+    }
+
+    /// <summary>File data at <paramref name="offset"/> (already checked against its checksum).</summary>
+    public void Write(ulong id, long offset, ReadOnlySpan<byte> data)
+    {
+        var file = Find(id);
+        if (!file.Damaged)
+        {
+            file.WriteAt(offset, data);
+        }
+    }
+
+    public void ApplyDelta(ulong id, ReadOnlySpan<byte> ops)
+    {
+        var file = Find(id);
+        if (!file.Damaged)
+        {
+            DeltaOps.Apply(ops, file.BlockCount, file);
+        }
+    }
+
+    /// <summary>A frame of this file failed its checksum: the file will be asked for again.</summary>
+    public void MarkDamaged(ulong id) => Find(id).Damaged = true;
+
+    /// <summary>Completes a file; false when its content did not verify and it must be sent again whole.</summary>
+    public bool End(ulong id, long size, ulong checksum, bool vanished)
+    {
+        var file = Find(id);
+        _inFlight.Remove(id);
+        var key = EntryPath.Key(EntryPath.Join(file.Parent, file.Name));
+        _inFlightByPath.Remove(key);
+        using (file)
+        {
+            if (vanished)
+            {
+                PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+                using var dir = Resolve(file.Parent);
+                RemoveTree(dir.Handle, file.Name);
+                if (_pendingLinks.Remove(key, out var links))
+                {
+                    _log.LogWarning("{Count} hard link(s) to {Path} dropped: the file vanished on the source", links.Count, EntryPath.Show(EntryPath.Join(file.Parent, file.Name)));
+                }
+                return true;
+            }
+            if (!file.Finish(size, checksum))
+            {
+                PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+                Stats.Resent++;
+                // The same path is announced again; keep its pending links for the new copy.
+                return false;
+            }
+        }
+        Place(file);
+        return true;
+    }
+
+    /// <summary>All entries of a directory are in: delete what the source no longer has, set its times.</summary>
+    public void EndDirectory(ReadOnlySpan<byte> path)
+    {
+        EntryPath.Check(path, "directory path");
+        var key = EntryPath.Key(path);
+        if (!_open.Remove(key, out var open))
+        {
+            throw new ProtocolException($"directory end for '{EntryPath.Show(path)}', which is not open");
+        }
+        using (open.State)
+        {
+            foreach (var name in PosixFiles.ReadDirectory(open.State.Handle))
+            {
+                if (!open.State.Seen.Contains(EntryPath.Key(name)) && !(path.IsEmpty && name.AsSpan().SequenceEqual(Staging)))
+                {
+                    RemoveTree(open.State.Handle, name);
+                    Stats.Deleted++;
+                }
+            }
+            PosixFiles.SetTimesAt(open.State.Handle, "."u8, Access(open.Entry), Modify(open.Entry));
+        }
+    }
+
+    /// <summary>The tree is complete: nothing may be left unfinished; the staging directory goes and the filesystem is synced.</summary>
+    public void EndTree()
+    {
+        if (_inFlight.Count > 0)
+        {
+            throw new ProtocolException($"the tree ended with {_inFlight.Count} file(s) unfinished");
+        }
+        foreach (var (target, links) in _pendingLinks)
+        {
+            _log.LogWarning("{Count} hard link(s) to {Path} not made: the file never arrived", links.Count, target);
+        }
+        _pendingLinks.Clear();
+        foreach (var open in _open.Values)
+        {
+            open.State.Dispose();
+        }
+        _open.Clear();
+        PreservingTimes(_root, () => RemoveTree(_root, Staging));
+        PosixFiles.SyncFilesystem(_root);
+    }
+
+    private FileNeed StartFile(FileEntry entry, ulong id, SafeFileHandle dir, byte[] parent, byte[] name, string key)
+    {
+        if (_inFlight.Count >= MaxInFlight || _inFlight.ContainsKey(id) || _inFlightByPath.ContainsKey(key))
+        {
+            throw new ProtocolException($"file id {id} is already in flight, or more than {MaxInFlight} files are");
+        }
+        var exists = PosixFiles.TryStatAt(dir, name, out var current);
+        if (exists && current.IsRegular && current.Size == (long)entry.Size && current.Modify == Modify(entry))
+        {
+            ApplyMetadata(dir, name, entry, symlink: false);
+            Stats.Unchanged++;
+            return FileNeed.Nothing;
+        }
+
+        var tempName = System.Text.Encoding.ASCII.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        PosixFiles.UnlinkAt(_staging, tempName, directory: false);
+        var temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
+        SafeFileHandle? basis = null;
+        try
+        {
+            var need = FileNeed.Whole;
+            var blockSize = 0;
+            if (exists && current.IsRegular && current.Size > 0 && entry.Size > 0)
+            {
+                basis = PosixFiles.OpenReadAt(dir, name);
+                blockSize = BlockSignature.BlockSizeFor(current.Size);
+                need = new FileNeed(FileNeedKind.Delta, blockSize, BlockSignature.ComputeWithSize(basis, current.Size, blockSize));
+            }
+            var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize);
+            _inFlight[id] = file;
+            _inFlightByPath[key] = id;
+            if (entry.Size == 0)
+            {
+                End(id, 0, System.IO.Hashing.XxHash3.HashToUInt64([]), vanished: false);
+                return FileNeed.Nothing;
+            }
+            return need;
+        }
+        catch
+        {
+            temp.Dispose();
+            basis?.Dispose();
+            throw;
+        }
+    }
+
+    private void Place(IncomingFile file)
+    {
+        ApplyMetadata(_staging, file.TempName, file.Entry, symlink: false);
+        var path = EntryPath.Join(file.Parent, file.Name);
+        using var dir = Resolve(file.Parent);
+        PreservingTimes(dir.Handle, () =>
+        {
+            if (PosixFiles.TryStatAt(dir.Handle, file.Name, out var current) && current.IsDirectory)
+            {
+                RemoveTree(dir.Handle, file.Name);
+            }
+            PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
+        });
+        Stats.FilesWritten++;
+        if (_pendingLinks.Remove(EntryPath.Key(path), out var links))
+        {
+            foreach (var link in links)
+            {
+                var (linkParent, linkName) = EntryPath.Split(link);
+                using var linkDir = Resolve(linkParent);
+                PreservingTimes(linkDir.Handle, () => CreateLink(path, linkDir.Handle, linkName));
+            }
+        }
+    }
+
+    private void CreateLink(byte[] target, SafeFileHandle dir, byte[] name)
+    {
+        var (targetParent, targetName) = EntryPath.Split(target);
+        using var targetDir = Resolve(targetParent);
+        if (!PosixFiles.TryStatAt(targetDir.Handle, targetName, out var existing))
+        {
+            _log.LogWarning("Hard link {Name} not made: its target {Target} is not on the receiver", EntryPath.Show(name), EntryPath.Show(target));
+            return;
+        }
+        if (existing.IsDirectory)
+        {
+            throw new FerryException(ErrorCode.PathUnsafe, $"hard link to '{EntryPath.Show(target)}', which is a directory");
+        }
+        if (PosixFiles.TryStatAt(dir, name, out var current))
+        {
+            if (current.Inode == existing.Inode && current.Device == existing.Device)
+            {
+                return;
+            }
+            RemoveTree(dir, name);
+        }
+        PosixFiles.LinkAt(targetDir.Handle, targetName, dir, name);
+    }
+
+    private void OpenDirectory(SafeFileHandle parent, ReadOnlySpan<byte> name, string key, FileEntry entry)
+    {
+        if (_open.ContainsKey(key) || _open.Count >= MaxOpenDirectories)
+        {
+            throw new ProtocolException($"directory '{EntryPath.Show(entry.Path.Span)}' is announced twice, or too many directories are open");
+        }
+        var handle = PosixFiles.OpenDirectoryAt(parent, name);
+        _open[key] = (new DirectoryState(handle), entry);
+        ApplyMetadata(handle, "."u8, entry, symlink: false, times: false);
+    }
+
+    private void ApplyMetadata(SafeFileHandle dir, ReadOnlySpan<byte> name, FileEntry entry, bool symlink, bool times = true)
+    {
+        if (_posix)
+        {
+            // Owner first: chown clears setuid/setgid and file capabilities, which the mode and xattrs then set.
+            PosixFiles.ChownAt(dir, name, entry.Uid, entry.Gid);
+            if (!symlink)
+            {
+                PosixFiles.ChmodAt(dir, name, entry.Mode & 0xFFF);
+            }
+            SyncXattrs(dir, name, entry);
+        }
+        if (times)
+        {
+            PosixFiles.SetTimesAt(dir, name, Access(entry), Modify(entry));
+        }
+    }
+
+    private void SyncXattrs(SafeFileHandle dir, ReadOnlySpan<byte> name, FileEntry entry)
+    {
+        try
+        {
+            var current = PosixFiles.ListXattrsAt(dir, name);
+            foreach (var (attribute, _) in current)
+            {
+                if (!entry.Xattrs.Any(x => x.Name.Span.SequenceEqual(attribute)) && !attribute.AsSpan().StartsWith("security.selinux"u8))
+                {
+                    PosixFiles.RemoveXattrAt(dir, name, attribute);
+                }
+            }
+            foreach (var x in entry.Xattrs)
+            {
+                if (x.Name.IsEmpty || x.Name.Span.IndexOf((byte)0) >= 0)
+                {
+                    throw new ProtocolException("an extended attribute has an empty or malformed name");
+                }
+                if (!current.Any(c => c.Name.AsSpan().SequenceEqual(x.Name.Span) && c.Value.AsSpan().SequenceEqual(x.Value.Span)))
+                {
+                    PosixFiles.SetXattrAt(dir, name, x.Name.Span, x.Value.Span);
+                }
+            }
+        }
+        catch (PosixException e) when (e.Errno is PosixException.NotSupported or 1)
+        {
+            if (!_xattrWarned)
+            {
+                _xattrWarned = true;
+                _log.LogWarning("Extended attributes could not all be set on the target ({Message}); continuing without them", e.Message);
+            }
+        }
+    }
+
+    /// <summary>Runs a change inside a directory that must not move the directory's own times.</summary>
+    private static void PreservingTimes(SafeFileHandle dir, Action change)
+    {
+        var had = PosixFiles.TryStatAt(dir, "."u8, out var before);
+        change();
+        if (had)
+        {
+            PosixFiles.SetTimesAt(dir, "."u8, before.Access, before.Modify);
+        }
+    }
+
+    /// <summary>Removes a name and, for a directory, everything beneath it; nothing when it does not exist.</summary>
+    private static void RemoveTree(SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        if (!PosixFiles.TryStatAt(dir, name, out var status))
+        {
+            return;
+        }
+        if (status.IsDirectory)
+        {
+            using var handle = PosixFiles.OpenDirectoryAt(dir, name);
+            foreach (var child in PosixFiles.ReadDirectory(handle))
+            {
+                RemoveTree(handle, child);
+            }
+        }
+        PosixFiles.UnlinkAt(dir, name, status.IsDirectory);
+    }
+
+    /// <summary>Opens the directory at <paramref name="path"/> beneath the root, one component at a time, never through a symlink.</summary>
+    private DirectoryLease Resolve(byte[] path)
+    {
+        if (_open.TryGetValue(EntryPath.Key(path), out var open))
+        {
+            return new DirectoryLease(open.State.Handle, owned: false);
+        }
+        var current = new DirectoryLease(_root, owned: false);
+        if (path.Length == 0)
+        {
+            return current;
+        }
+        foreach (var range in path.AsSpan().Split((byte)'/'))
+        {
+            SafeFileHandle next;
+            try
+            {
+                next = PosixFiles.OpenDirectoryAt(current.Handle, path.AsSpan()[range]);
+            }
+            catch (PosixException e) when (e.Errno is PosixException.NotDirectory or PosixException.Loop)
+            {
+                current.Dispose();
+                throw new FerryException(ErrorCode.PathUnsafe,
+                    $"'{EntryPath.Show(path)}' leads through something that is not a directory on the target (a symlink is never followed)");
+            }
+            catch (PosixException e) when (e.Errno == PosixException.NoEntry)
+            {
+                current.Dispose();
+                throw new ProtocolException($"directory '{EntryPath.Show(path)}' does not exist on the target: entries must follow their directory");
+            }
+            current.Dispose();
+            current = new DirectoryLease(next, owned: true);
+        }
+        return current;
+    }
+
+    private IncomingFile Find(ulong id) =>
+        _inFlight.TryGetValue(id, out var file) ? file : throw new ProtocolException($"file id {id} is not in flight");
+
+    private static uint TypeBits(FileKind kind) => kind switch
+    {
+        FileKind.CharDevice => FileStatus.CharDevice,
+        FileKind.BlockDevice => FileStatus.BlockDevice,
+        FileKind.Fifo => FileStatus.Fifo,
+        _ => FileStatus.Socket,
+    };
+
+    private static FileTime Modify(FileEntry e) => new(e.MtimeSeconds, e.MtimeNanos);
+
+    private static FileTime Access(FileEntry e) => new(e.AtimeSeconds, e.AtimeNanos);
+
+    public void Dispose()
+    {
+        foreach (var file in _inFlight.Values)
+        {
+            file.Dispose();
+        }
+        _inFlight.Clear();
+        foreach (var open in _open.Values)
+        {
+            open.State.Dispose();
+        }
+        _open.Clear();
+        _staging.Dispose();
+        _root.Dispose();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+
+namespace Ferry.Receiver.Hosting;
+
+/// <summary>
+/// Runs the system tools the receiver builds disks and images with (sfdisk, mkfs.*, losetup, mount,
+/// qemu-img). Arguments go as a list, never through a shell; a failure becomes an IOException
+/// carrying the tool's own message and the Debian package that provides it when it is missing.
+/// </summary>
+public static class ExternalTool
+{
+    private static readonly Dictionary<string, string> Packages = new(StringComparer.Ordinal)
+    {
+        ["qemu-img"] = "qemu-utils",
+        ["sfdisk"] = "fdisk",
+        ["mkfs.ext4"] = "e2fsprogs",
+        ["mkfs.xfs"] = "xfsprogs",
+        ["mkfs.vfat"] = "dosfstools",
+        ["mkswap"] = "util-linux",
+        ["losetup"] = "mount",
+        ["mount"] = "mount",
+        ["umount"] = "mount",
+        ["partx"] = "util-linux",
+    };
+
+    public static async Task<string> RunAsync(string tool, IReadOnlyList<string> args, CancellationToken ct, string? input = null)
+    {
+        var psi = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
+            UseShellExecute = false,
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        Process process;
+        try
+        {
+            process = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new IOException($"{tool} is not installed on the receiver (Debian package {Packages.GetValueOrDefault(tool, tool)})", e);
+        }
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            if (input is not null)
+            {
+                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
+                process.StandardInput.Close();
+            }
+            await process.WaitForExitAsync(ct);
+            if (process.ExitCode != 0)
+            {
+                throw new IOException($"{tool} {(args.Count > 0 ? args[0] : "")} failed ({process.ExitCode}): {(await stderr).Trim()}");
+            }
+            return await stdout;
+        }
+    }
+
+    public static Task<string> RunAsync(string tool, CancellationToken ct, params string[] args) => RunAsync(tool, args, ct);
+}

@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text;
+using Ferry.Disks.Mounts;
+using Ferry.Receiver.Hosting;
+using Ferry.Transfer.Files;
+using Ferry.Transfer.Protocol;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.Layout;
+
+/// <summary>
+/// The target disks of a file replication: sparse raw files in <c>SOURCE/work/</c>, partitioned
+/// with sfdisk, attached as loop devices, given filesystems with mkfs (the source's UUIDs and labels
+/// unless the layout asks for fresh ones) and mounted under <c>work/mnt/TREE</c>. A later session
+/// with the same layout mounts the same disks again, so that the sync sends only what changed.
+/// </summary>
+public sealed class TargetDisks
+{
+    private const string LayoutFile = "layout.pb";
+    private readonly List<(LayoutDisk Disk, string Raw, string? Loop)> _disks;
+    private readonly Dictionary<uint, TreeTarget> _trees;
+    private readonly ILogger _log;
+
+    private TargetDisks(string workDirectory, List<(LayoutDisk, string, string?)> disks, Dictionary<uint, TreeTarget> trees, bool reused, ILogger log)
+    {
+        WorkDirectory = workDirectory;
+        _disks = disks;
+        _trees = trees;
+        Reused = reused;
+        _log = log;
+    }
+
+    public string WorkDirectory { get; }
+
+    /// <summary>Whether the disks of an earlier session were mounted again rather than made anew.</summary>
+    public bool Reused { get; }
+
+    public IReadOnlyDictionary<uint, TreeTarget> Trees => _trees;
+
+    public IEnumerable<(uint Index, string Name, string RawPath)> RawDisks => _disks.Select(d => (d.Disk.Index, d.Disk.Name, d.Raw));
+
+    public static async Task<TargetDisks> PrepareAsync(string workDirectory, TargetLayout layout, ILogger log, CancellationToken ct)
+    {
+        await ReleaseStaleAsync(workDirectory, ct);
+        var layoutPath = Path.Combine(workDirectory, LayoutFile);
+        if (File.Exists(layoutPath) && SameLayout(TargetLayout.Parser.ParseFrom(await File.ReadAllBytesAsync(layoutPath, ct)), layout)
+            && layout.Disks.All(d => File.Exists(RawPath(workDirectory, d))))
+        {
+            var reused = new TargetDisks(workDirectory, [], [], reused: true, log);
+            try
+            {
+                await reused.AttachAsync(layout, format: false, ct);
+                return reused;
+            }
+            catch (IOException e)
+            {
+                log.LogWarning("The earlier target disks in {Directory} cannot be mounted again ({Message}); making new ones", workDirectory, e.Message);
+                await reused.DetachAsync(ct);
+            }
+        }
+
+        if (Directory.Exists(workDirectory))
+        {
+            Directory.Delete(workDirectory, recursive: true);
+        }
+        Directory.CreateDirectory(workDirectory);
+        var fresh = new TargetDisks(workDirectory, [], [], reused: false, log);
+        try
+        {
+            foreach (var disk in layout.Disks)
+            {
+                await using (var raw = new FileStream(RawPath(workDirectory, disk), FileMode.CreateNew, FileAccess.Write))
+                {
+                    raw.SetLength((long)disk.SizeBytes);
+                }
+                await ExternalTool.RunAsync("sfdisk", ["--quiet", "--no-reread", "--no-tell-kernel", RawPath(workDirectory, disk)], ct,
+                    SfdiskScript(disk, layout.BootMode));
+            }
+            await fresh.AttachAsync(layout, format: true, ct);
+            await File.WriteAllBytesAsync(layoutPath, layout.ToByteArray(), ct);
+            return fresh;
+        }
+        catch
+        {
+            await fresh.DetachAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>Unmounts and detaches everything; the raw files stay.</summary>
+    public async Task DetachAsync(CancellationToken ct)
+    {
+        foreach (var tree in _trees.Values)
+        {
+            tree.Dispose();
+            await TryRunAsync("umount", ct, tree.MountPath);
+        }
+        _trees.Clear();
+        foreach (var (_, raw, loop) in _disks)
+        {
+            if (loop is not null)
+            {
+                await TryRunAsync("losetup", ct, "-d", loop);
+            }
+            using var handle = File.OpenHandle(raw, FileMode.Open, FileAccess.ReadWrite);
+            Disks.Interop.Posix.Fsync(handle, raw);
+        }
+        _disks.Clear();
+    }
+
+    /// <summary>Detaches and removes the working copy (a cancelled job leaves nothing behind).</summary>
+    public async Task DiscardAsync(CancellationToken ct)
+    {
+        await DetachAsync(ct);
+        if (Directory.Exists(WorkDirectory))
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
+    }
+
+    private async Task AttachAsync(TargetLayout layout, bool format, CancellationToken ct)
+    {
+        foreach (var disk in layout.Disks)
+        {
+            var raw = RawPath(WorkDirectory, disk);
+            var loop = (await ExternalTool.RunAsync("losetup", ct, "--find", "--show", "--partscan", raw)).Trim();
+            _disks.Add((disk, raw, loop));
+            var planned = LayoutRules.Plan(disk, layout.BootMode);
+            await WaitForPartitionsAsync(loop, planned.Count, ct);
+            foreach (var p in planned.Where(p => !p.IsBiosBoot))
+            {
+                var device = $"{loop}p{p.Number}";
+                var part = p.Partition!;
+                if (format)
+                {
+                    await MakeFilesystemAsync(device, part, layout.FreshUuids, ct);
+                }
+                if (part.Filesystem == "swap")
+                {
+                    continue;
+                }
+                var mount = Path.Combine(WorkDirectory, "mnt", part.Tree.ToString(CultureInfo.InvariantCulture));
+                Directory.CreateDirectory(mount);
+                var options = part.Filesystem switch { "xfs" => "nouuid", "ext4" => "noinit_itable", _ => "defaults" };
+                await ExternalTool.RunAsync("mount", ct, "-t", part.Filesystem, "-o", options, device, mount);
+                _trees[part.Tree] = new TreeTarget(part.Tree, mount, part.Filesystem);
+            }
+        }
+    }
+
+    private async Task MakeFilesystemAsync(string device, LayoutPartition p, bool freshUuids, CancellationToken ct)
+    {
+        var uuid = freshUuids || p.Uuid.Length == 0 ? null : p.Uuid;
+        var args = new List<string>();
+        string tool;
+        switch (p.Filesystem)
+        {
+            case "ext4":
+                tool = "mkfs.ext4";
+                args.AddRange(["-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1"]);
+                AddIf(args, "-U", uuid);
+                AddIf(args, "-L", p.Label.Length > 0 ? p.Label : null);
+                break;
+            case "xfs":
+                tool = "mkfs.xfs";
+                args.AddRange(["-q", "-f"]);
+                AddIf(args, "-m", uuid is null ? null : "uuid=" + uuid);
+                AddIf(args, "-L", p.Label.Length > 0 ? p.Label : null);
+                break;
+            case "vfat":
+                tool = "mkfs.vfat";
+                AddIf(args, "-i", uuid?.Replace("-", "", StringComparison.Ordinal));
+                AddIf(args, "-n", p.Label.Length > 0 ? p.Label : null);
+                break;
+            default:
+                tool = "mkswap";
+                AddIf(args, "-U", uuid);
+                AddIf(args, "-L", p.Label.Length > 0 ? p.Label : null);
+                break;
+        }
+        args.Add(device);
+        _log.LogInformation("Making {Filesystem} on {Device} for {MountPoint}", p.Filesystem, device, p.MountPoint.Length > 0 ? p.MountPoint : "swap");
+        await ExternalTool.RunAsync(tool, args, ct);
+    }
+
+    /// <summary>The sfdisk input for a disk: 1 MiB-aligned partitions in the layout's order.</summary>
+    public static string SfdiskScript(LayoutDisk disk, string bootMode)
+    {
+        var gpt = disk.PartitionTable == "gpt";
+        var sb = new StringBuilder().Append("label: ").Append(gpt ? "gpt" : "dos").Append("\nunit: sectors\n");
+        var bootable = false;
+        foreach (var p in LayoutRules.Plan(disk, bootMode))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"start={p.StartBytes / 512}, size={p.SizeBytes / 512}, type={PartitionType(p, gpt)}");
+            if (!gpt && !bootable && p.Partition?.MountPoint is "/boot" or "/")
+            {
+                sb.Append(", bootable");
+                bootable = true;
+            }
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static string PartitionType(PlannedPartition p, bool gpt) => (p.Partition?.Filesystem, p.Partition?.MountPoint) switch
+    {
+        (null, _) => "21686148-6449-6E6F-744E-656564454649",
+        ("swap", _) => gpt ? "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F" : "82",
+        ("vfat", "/boot/efi") => gpt ? "C12A7328-F81F-11D2-BA4B-00A0C93EC93B" : "ef",
+        ("vfat", _) => gpt ? "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" : "c",
+        _ => gpt ? "0FC63DAF-8483-4772-8E79-3D69D8477DE4" : "83",
+    };
+
+    /// <summary>Used bytes change from one sync to the next; everything else must match for the disks to be reused.</summary>
+    private static bool SameLayout(TargetLayout a, TargetLayout b)
+    {
+        static TargetLayout Shape(TargetLayout l)
+        {
+            var copy = l.Clone();
+            foreach (var p in copy.Disks.SelectMany(d => d.Partitions))
+            {
+                p.UsedBytes = 0;
+            }
+            return copy;
+        }
+        return Shape(a).Equals(Shape(b));
+    }
+
+    /// <summary>A receiver that died mid-session leaves mounts and loop devices behind; they are released before the disks are touched.</summary>
+    private static async Task ReleaseStaleAsync(string workDirectory, CancellationToken ct)
+    {
+        var prefix = Path.GetFullPath(workDirectory) + "/";
+        foreach (var mount in MountTable.Read().Entries.Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal))
+                     .OrderByDescending(m => m.MountPoint.Length))
+        {
+            await TryRunAsync("umount", ct, mount.MountPoint);
+        }
+        if (!Directory.Exists(workDirectory))
+        {
+            return;
+        }
+        foreach (var raw in Directory.EnumerateFiles(workDirectory, "*.raw"))
+        {
+            foreach (var line in (await ExternalTool.RunAsync("losetup", ct, "-j", raw)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await TryRunAsync("losetup", ct, "-d", line.Split(':')[0]);
+            }
+        }
+    }
+
+    private static async Task WaitForPartitionsAsync(string loop, int count, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            if (Enumerable.Range(1, count).All(n => File.Exists($"{loop}p{n}")))
+            {
+                return;
+            }
+            if (attempt == 5)
+            {
+                // No udev here (containers, minimal hosts): ask the kernel for the partition nodes directly.
+                await TryRunAsync("partx", ct, "-a", loop);
+            }
+            await Task.Delay(100, ct);
+        }
+        throw new IOException($"the partitions of {loop} did not appear");
+    }
+
+    private static async Task TryRunAsync(string tool, CancellationToken ct, params string[] args)
+    {
+        try
+        {
+            await ExternalTool.RunAsync(tool, args, ct);
+        }
+        catch (IOException)
+        {
+            // Releasing is best effort: what is already gone need not be released.
+        }
+    }
+
+    private static void AddIf(List<string> args, string flag, string? value)
+    {
+        if (value is not null)
+        {
+            args.Add(flag);
+            args.Add(value);
+        }
+    }
+
+    private static string RawPath(string workDirectory, LayoutDisk disk) => Path.Combine(workDirectory, disk.Name + ".raw");
+}
