@@ -6,9 +6,11 @@ namespace Ferry.Agent;
 
 /// <summary>Source-generated JSON for everything the agent prints or stores (native AOT has no reflection).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = false,
-    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never, ReadCommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true)]
 [JsonSerializable(typeof(SystemInventory))]
 [JsonSerializable(typeof(ProgressLine))]
 [JsonSerializable(typeof(Lifecycle.ClientData))]
 [JsonSerializable(typeof(Lifecycle.ServerInfo))]
+[JsonSerializable(typeof(LayoutDocument))]
+[JsonSerializable(typeof(FileSummary))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -22,16 +22,16 @@ public static class ExitCodes
 
     public static int For(ErrorCode code) => code switch
     {
-        ErrorCode.Usage => Usage,
+        ErrorCode.Usage or ErrorCode.LayoutInvalid => Usage,
         ErrorCode.NotRoot => NotRoot,
         ErrorCode.DiskNotFound or ErrorCode.NotBlockDevice or ErrorCode.SourceRead or ErrorCode.SourceCorrupt => SourceDisk,
         ErrorCode.ReceiverUnreachable or ErrorCode.ControlUnreachable => ReceiverUnreachable,
         ErrorCode.AuthFailed or ErrorCode.CodeUnknown or ErrorCode.CodeRevoked or ErrorCode.CodeExpired or ErrorCode.CodeExhausted
             or ErrorCode.AccessKeyInvalid => AuthFailed,
         ErrorCode.ClockSkew => ClockSkew,
-        ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace => NoSpace,
+        ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace or ErrorCode.PartitionTooSmall => NoSpace,
         ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,
-        ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry => Protocol,
+        ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry or ErrorCode.PathUnsafe => Protocol,
         ErrorCode.ReceiverWrite => ReceiverWrite,
         ErrorCode.Interrupted => Interrupted,
         _ => Internal,

@@ -4,7 +4,10 @@ using Ferry.Agent.Migration;
 
 namespace Ferry.Agent.Commands;
 
-/// <summary><c>agent migrate --receiver HOST --token TOKEN --disk /dev/X ...</c>: client-only block migration.</summary>
+/// <summary>
+/// <c>agent migrate --receiver HOST --token TOKEN --disk /dev/X ...</c>: client-only block migration;
+/// <c>agent migrate --mode file --layout LAYOUT.json ...</c>: client-only file replication into a new layout.
+/// </summary>
 internal static class MigrateCommand
 {
     public static Command Create()
@@ -13,7 +16,12 @@ internal static class MigrateCommand
         var controlPort = new Option<int>("--control-port") { Description = "Receiver control port (gRPC).", DefaultValueFactory = _ => 8080 };
         var dataPort = new Option<int>("--data-port") { Description = "Receiver data port.", DefaultValueFactory = _ => 8703 };
         var token = new Option<string?>("--token") { Description = "The receiver's session token (or set FERRY_TOKEN)." };
-        var disks = new Option<string[]>("--disk") { Description = "A whole disk to migrate; repeat for more.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var disks = new Option<string[]>("--disk") { Description = "Block mode: a whole disk to migrate; repeat for more.", AllowMultipleArgumentsPerToken = false };
+        var mode = new Option<string>("--mode") { Description = "block (whole disks, --disk) or file (file trees into --layout).", DefaultValueFactory = _ => "block" };
+        mode.AcceptOnlyFromAmong("block", "file");
+        var layout = new Option<string?>("--layout") { Description = "File mode: the target layout document (see the README)." };
+        var sourceRoot = new Option<string>("--source-root") { Description = "File mode: where the source's / is mounted on this machine.", DefaultValueFactory = _ => "/" };
+        var excludes = new Option<string[]>("--exclude") { Description = "File mode: a path pattern to leave out (rsync syntax); repeat for more.", AllowMultipleArgumentsPerToken = false };
         var compress = new Option<int>("--compress") { Description = "Compression 0-10 (0 off; 1-7 LZ4 fast; 8-10 LZ4-HC).", DefaultValueFactory = _ => 7 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "Wire limit in Mbit/s (0: none)." };
         var checksum = new Option<bool>("--checksum") { Description = "Verify every range end to end after the receiver flushed it." };
@@ -23,9 +31,10 @@ internal static class MigrateCommand
         var format = new Option<string>("--format") { Description = "Image format on the receiver: raw, qcow2, vmdk, vhdx.", DefaultValueFactory = _ => Transfer.ImageFormat.Default };
         var verbose = new Option<bool>("--verbose") { Description = "Log details to the console." };
 
-        var command = new Command("migrate", "Copy disks block by block to a receiver (client-only mode).")
+        var command = new Command("migrate", "Copy disks block by block, or file trees into a new layout, to a receiver (client-only mode).")
         {
-            receiver, controlPort, dataPort, token, disks, compress, bandwidth, checksum, jsonProgress, streams, sourceName, format, verbose,
+            receiver, controlPort, dataPort, token, disks, mode, layout, sourceRoot, excludes, compress, bandwidth, checksum, jsonProgress, streams,
+            sourceName, format, verbose,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,6 +46,10 @@ internal static class MigrateCommand
                 Token = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("FERRY_TOKEN")
                     ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no token given", "Pass --token or set FERRY_TOKEN."),
                 Disks = parse.GetValue(disks) ?? [],
+                Mode = parse.GetValue(mode)!,
+                LayoutPath = parse.GetValue(layout),
+                SourceRoot = parse.GetValue(sourceRoot)!,
+                Excludes = parse.GetValue(excludes) ?? [],
                 Compression = parse.GetValue(compress),
                 BandwidthMbit = parse.GetValue(bandwidth),
                 Checksum = parse.GetValue(checksum),
@@ -46,7 +59,9 @@ internal static class MigrateCommand
                 ImageFormat = parse.GetValue(format)!,
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
-            var result = await new BlockMigration(options, log, Console.Out).RunAsync(ct);
+            var result = options.Mode == "file"
+                ? await new FileMigration(options, log, Console.Out).RunAsync(ct)
+                : await new BlockMigration(options, log, Console.Out).RunAsync(ct);
             log.Information("Migration finished: {SourceBytes} source bytes, {WireBytes} wire bytes in {Seconds} s", result.SourceBytes, result.WireBytes,
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +

@@ -18,6 +18,9 @@ public sealed class AgentHome(string directory)
 
     public string PidPath => Path.Combine(Directory, "agent.pid");
 
+    /// <summary>The default excludes of file replication (shipped in the package; built-in defaults when missing).</summary>
+    public string ExcludesPath => Path.Combine(Directory, "Excludes", "rsync_excludes_linux.txt");
+
     public ClientData? Load()
     {
         try

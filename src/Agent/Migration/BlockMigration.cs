@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using Ferry.Agent.Inventory;
 using Ferry.Disks;
 using Ferry.Disks.Interop;
@@ -169,23 +168,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    private async Task<Stream> ConnectDataAsync(CancellationToken ct)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, SendBufferSize = 4 << 20 };
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
-            await socket.ConnectAsync(options.Receiver, options.DataPort, timeout.Token);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new FerryException(ErrorCode.ReceiverUnreachable, $"cannot reach the receiver's data channel at {options.Receiver}:{options.DataPort}: {e.Message}",
-                $"Check that TCP port {options.DataPort} on the receiver is open from this server.", e);
-        }
-    }
+    private Task<Stream> ConnectDataAsync(CancellationToken ct) => DataConnector.ConnectAsync(options.Receiver, options.DataPort, ct);
 
     private static async Task VerifyAsync(ReceiverClient receiver, Google.Protobuf.ByteString sessionId,
         IReadOnlyDictionary<uint, List<SentRange>> sent, IReadOnlyList<DiskSource> sources, CancellationToken ct)

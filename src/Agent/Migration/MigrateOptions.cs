@@ -1,6 +1,6 @@
 namespace Ferry.Agent.Migration;
 
-/// <summary>A client-only block migration, as given on the command line.</summary>
+/// <summary>A client-only migration (block or file), as given on the command line.</summary>
 public sealed record MigrateOptions
 {
     public required string Receiver { get; init; }
@@ -11,7 +11,20 @@ public sealed record MigrateOptions
 
     public required string Token { get; init; }
 
-    public required IReadOnlyList<string> Disks { get; init; }
+    /// <summary>Block replication: the whole disks to copy.</summary>
+    public IReadOnlyList<string> Disks { get; init; } = [];
+
+    /// <summary>"block" (whole disks, --disk) or "file" (file trees into a new layout, --layout).</summary>
+    public string Mode { get; init; } = "block";
+
+    /// <summary>File replication: the layout document (LAYOUT.json).</summary>
+    public string? LayoutPath { get; init; }
+
+    /// <summary>File replication: where the source's "/" is on this machine ("/" but for a chroot or test rig).</summary>
+    public string SourceRoot { get; init; } = "/";
+
+    /// <summary>File replication: excludes given for this run, added to the default list and the layout's.</summary>
+    public IReadOnlyList<string> Excludes { get; init; } = [];
 
     public int Compression { get; init; } = Transfer.Lz4Codec.DefaultLevel;
 

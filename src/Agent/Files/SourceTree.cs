@@ -1,0 +1,200 @@
+using System.Text;
+using Ferry.Disks.Files;
+using Ferry.Transfer.Files;
+using Ferry.Transfer.Protocol;
+using Google.Protobuf;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Agent.Files;
+
+/// <summary>
+/// One mounted source filesystem, walked depth first by directory descriptor (names are bytes, so
+/// any file name survives) without crossing into other filesystems: a mount point beneath it is
+/// sent as an empty directory, as <c>rsync -x</c> does. Excluded paths are skipped with all they
+/// hold. A file with several links is sent once; its other names go as hard links to the first.
+/// </summary>
+public sealed class SourceTree : ISourceTree, IDisposable
+{
+    private readonly SafeFileHandle _root;
+    private readonly string _mountPoint;
+    private readonly ExcludeList _excludes;
+    private readonly Action<string> _warn;
+    private readonly Dictionary<(ulong Device, ulong Inode), byte[]> _linked = [];
+
+    /// <param name="path">Where the filesystem is mounted on this machine.</param>
+    /// <param name="mountPoint">Where the source mounts it ("/", "/data"): excludes are matched against paths beneath it.</param>
+    public SourceTree(uint tree, string path, string mountPoint, ExcludeList excludes, Action<string> warn)
+    {
+        Tree = tree;
+        _mountPoint = mountPoint;
+        _excludes = excludes;
+        _warn = warn;
+        _root = PosixFiles.OpenDirectory(path);
+    }
+
+    public uint Tree { get; }
+
+    public IEnumerable<TreeItem> Walk()
+    {
+        var rootStatus = PosixFiles.Stat(_root);
+        yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
+        var stack = new Stack<WalkFrame>();
+        stack.Push(new WalkFrame(PosixFiles.OpenDirectoryAt(_root, "."u8), [], Names(_root)));
+        try
+        {
+            while (stack.Count > 0)
+            {
+                var top = stack.Peek();
+                if (top.Next >= top.Names.Count)
+                {
+                    stack.Pop().Handle.Dispose();
+                    yield return TreeItem.End(top.Path);
+                    continue;
+                }
+                var name = top.Names[top.Next++];
+                if (!PosixFiles.TryStatAt(top.Handle, name, out var status))
+                {
+                    continue; // vanished since the directory was listed
+                }
+                var path = EntryPath.Join(top.Path, name);
+                if (_excludes.IsExcluded(SourcePath(path), status.IsDirectory))
+                {
+                    continue;
+                }
+                if (!status.IsDirectory && status.LinkCount > 1)
+                {
+                    if (_linked.TryGetValue((status.Device, status.Inode), out var first))
+                    {
+                        yield return TreeItem.Of(new FileEntry { Path = ByteString.CopyFrom(path), Kind = FileKind.Hardlink, Link = ByteString.CopyFrom(first) });
+                        continue;
+                    }
+                    _linked[(status.Device, status.Inode)] = path;
+                }
+                FileEntry entry;
+                try
+                {
+                    entry = Entry(top.Handle, name, path, status);
+                }
+                catch (PosixException e) when (e.Errno == PosixException.NoEntry)
+                {
+                    continue;
+                }
+                yield return TreeItem.Of(entry);
+                if (!status.IsDirectory)
+                {
+                    continue;
+                }
+                if (status.Device != rootStatus.Device)
+                {
+                    yield return TreeItem.End(path); // another filesystem is mounted here: it is a tree of its own, or not migrated
+                    continue;
+                }
+                SafeFileHandle? child = null;
+                try
+                {
+                    child = PosixFiles.OpenDirectoryAt(top.Handle, name);
+                }
+                catch (PosixException e) when (e.Errno is PosixException.NoEntry or PosixException.NotDirectory or PosixException.Loop)
+                {
+                    _warn($"{SourcePath(path)} vanished or changed while it was being read; skipped");
+                }
+                if (child is null)
+                {
+                    yield return TreeItem.End(path);
+                    continue;
+                }
+                stack.Push(new WalkFrame(child, path, Names(child)));
+            }
+        }
+        finally
+        {
+            while (stack.Count > 0)
+            {
+                stack.Pop().Handle.Dispose();
+            }
+        }
+    }
+
+    public SafeFileHandle? OpenFile(byte[] path)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = PosixFiles.OpenReadAt(_root, path);
+        }
+        catch (PosixException e) when (e.Errno is PosixException.NoEntry or PosixException.NotDirectory or PosixException.Loop)
+        {
+            return null;
+        }
+        if (!PosixFiles.Stat(handle).IsRegular)
+        {
+            handle.Dispose();
+            return null;
+        }
+        return handle;
+    }
+
+    public FileEntry? Restat(byte[] path)
+    {
+        try
+        {
+            return PosixFiles.TryStatAt(_root, path, out var status) && status.IsRegular ? Entry(_root, path, path, status) : null;
+        }
+        catch (PosixException e) when (e.Errno == PosixException.NoEntry)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The path as the source sees it, for excludes and messages: "/data" + "/x/y".</summary>
+    private string SourcePath(byte[] path) =>
+        (_mountPoint == "/" ? "/" : _mountPoint + "/") + Encoding.UTF8.GetString(path);
+
+    private static FileEntry Entry(SafeFileHandle dir, ReadOnlySpan<byte> name, byte[] path, FileStatus s)
+    {
+        var entry = new FileEntry
+        {
+            Path = ByteString.CopyFrom(path),
+            Kind = Kind(s),
+            Mode = s.Permissions,
+            Uid = s.Uid,
+            Gid = s.Gid,
+            MtimeSeconds = s.Modify.Seconds,
+            MtimeNanos = s.Modify.Nanoseconds,
+            AtimeSeconds = s.Access.Seconds,
+            AtimeNanos = s.Access.Nanoseconds,
+            Size = s.IsRegular ? (ulong)s.Size : 0,
+            RdevMajor = s.RdevMajor,
+            RdevMinor = s.RdevMinor,
+        };
+        if (s.IsSymlink)
+        {
+            entry.Link = ByteString.CopyFrom(PosixFiles.ReadLinkAt(dir, name));
+        }
+        foreach (var (attribute, value) in PosixFiles.ListXattrsAt(dir, name))
+        {
+            entry.Xattrs.Add(new Xattr { Name = ByteString.CopyFrom(attribute), Value = ByteString.CopyFrom(value) });
+        }
+        return entry;
+    }
+
+    private static FileKind Kind(FileStatus s) => s.Type switch
+    {
+        FileStatus.Regular => FileKind.Regular,
+        FileStatus.Directory => FileKind.Directory,
+        FileStatus.Symlink => FileKind.Symlink,
+        FileStatus.CharDevice => FileKind.CharDevice,
+        FileStatus.BlockDevice => FileKind.BlockDevice,
+        FileStatus.Fifo => FileKind.Fifo,
+        _ => FileKind.Socket,
+    };
+
+    private static List<byte[]> Names(SafeFileHandle dir)
+    {
+        var names = PosixFiles.ReadDirectory(dir);
+        names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
+        return names;
+    }
+
+    public void Dispose() => _root.Dispose();
+}

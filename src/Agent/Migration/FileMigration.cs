@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using Ferry.Agent.Files;
+using Ferry.Agent.Lifecycle;
+using Ferry.Disks;
+using Ferry.Disks.Filesystems;
+using Ferry.Disks.Interop;
+using Ferry.Disks.Mounts;
+using Ferry.Transfer;
+using Ferry.Transfer.Blocks;
+using Ferry.Transfer.Errors;
+using Ferry.Transfer.Files;
+using Ferry.Transfer.Protocol;
+using Serilog;
+
+namespace Ferry.Agent.Migration;
+
+/// <summary>
+/// A client-only file replication: complete the layout document from the mounted source
+/// filesystems (type, UUID, label, used space), have the receiver build the target disks, send
+/// each mount point's tree rsync-style, and finish so the receiver stores the images. On failure the
+/// receiver keeps what it already has, so the next run sends only the difference; on cancel it
+/// drops everything.
+/// </summary>
+public sealed class FileMigration(MigrateOptions options, ILogger log, TextWriter? console, TransferControl? control = null,
+    TransferProgress? progress = null)
+{
+    public async Task<MigrationResult> RunAsync(CancellationToken ct)
+    {
+        if (!Posix.IsRoot)
+        {
+            throw new FerryException(ErrorCode.NotRoot, "the agent must run as root to read every file", "Run it with sudo: sudo ./agent migrate ...");
+        }
+        var clock = Stopwatch.StartNew();
+        var document = LayoutDocument.Load(options.LayoutPath ?? throw new FerryException(ErrorCode.Usage, "file replication needs --layout LAYOUT.json"));
+        var excludes = ExcludeList.Load(AgentHome.Current.ExcludesPath).With(document.Excludes).With(options.Excludes);
+        var (layout, trees) = Complete(document, excludes);
+        try
+        {
+            LayoutRules.Validate(layout);
+            using var receiver = new ReceiverClient(options.Receiver, options.ControlPort, options.Token);
+            var open = new OpenSessionRequest
+            {
+                AgentVersion = typeof(FileMigration).Assembly.GetName().Version?.ToString() ?? "0",
+                SourceName = options.SourceName ?? Environment.MachineName,
+                ImageFormat = options.ImageFormat,
+                Layout = layout,
+            };
+            var session = await receiver.OpenSessionAsync(open, ct);
+            try
+            {
+                return await TransferAsync(receiver, session, layout, trees, clock, ct);
+            }
+            catch (Exception e)
+            {
+                // Failed: the receiver keeps what it has, so a retry sends only what is missing. Cancelled: it drops everything.
+                var keep = e is not OperationCanceledException;
+                log.Information("Abandoning session on the receiver after {Failure} (keeping what was sent: {Keep})", e.GetType().Name, keep);
+                try
+                {
+                    await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId, KeepPartial = keep }, CancellationToken.None);
+                }
+                catch (FerryException abort)
+                {
+                    log.Warning("The receiver could not drop the session ({Code}); it does so when this source starts again", ErrorCodes.Name(abort.Code));
+                }
+                throw;
+            }
+        }
+        finally
+        {
+            foreach (var tree in trees)
+            {
+                tree.Dispose();
+            }
+        }
+    }
+
+    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, TargetLayout layout, List<SourceTree> trees,
+        Stopwatch clock, CancellationToken ct)
+    {
+        var used = layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)p.UsedBytes);
+        log.Information("Session {SessionId} opened on {Receiver}; {Trees} file tree(s), {UsedBytes} bytes in use on the source",
+            Convert.ToHexStringLower(session.SessionId.Span)[..8], options.Receiver, trees.Count, used);
+        var counters = progress ?? new TransferProgress();
+        counters.SetTotal(used);
+        counters.Phase = "files";
+        var transfer = control ?? new TransferControl { CompressionLevel = options.Compression };
+        if (control is null)
+        {
+            transfer.SetBandwidth(options.BandwidthMbit);
+        }
+        using var sender = new FileTreeSender(transfer, counters, message => log.Warning("{Warning}", message));
+        await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
+        {
+            reporter?.Start();
+            var sessionId = session.SessionId.ToByteArray();
+            await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), sessionId, trees, ct);
+            counters.Phase = "done";
+            reporter?.Report(final: true);
+        }
+
+        var diskBytes = layout.Disks.Sum(d => (long)d.SizeBytes);
+        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, diskBytes, ct);
+        var s = sender.Stats;
+        log.Information("Files: {Entries} entries; {Whole} sent whole, {Delta} as deltas ({Literal} new bytes), {Unchanged} unchanged; {DataWire} bytes of file data on the wire",
+            s.Entries, s.WholeFiles, s.DeltaFiles, s.LiteralBytes, s.UnchangedFiles, s.DataWireBytes);
+        if (options.JsonProgress && console is not null)
+        {
+            var summary = new FileSummary("summary", s.Entries, s.WholeFiles, s.DeltaFiles, s.UnchangedFiles, s.DataWireBytes, s.LiteralBytes,
+                counters.WireBytes, s.ResentFiles, s.VanishedFiles, s.ChangedWhileRead, clock.Elapsed.TotalSeconds);
+            console.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary, AgentJsonContext.Default.FileSummary));
+        }
+        return new MigrationResult(counters.DoneBytes, counters.WireBytes, diskBytes, s.ResentFiles, clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
+    }
+
+    /// <summary>The receiver's layout, from the document and what the source's mounted filesystems say of themselves.</summary>
+    private (TargetLayout Layout, List<SourceTree> Trees) Complete(LayoutDocument document, ExcludeList excludes)
+    {
+        var mounts = MountTable.Read();
+        var layout = new TargetLayout
+        {
+            BootMode = document.BootMode ?? (Directory.Exists("/sys/firmware/efi") ? "uefi" : "bios"),
+            FreshUuids = document.FreshUuids,
+        };
+        var trees = new List<SourceTree>();
+        try
+        {
+            foreach (var (d, index) in document.Disks.Select((d, i) => (d, (uint)i)))
+            {
+                var disk = new LayoutDisk
+                {
+                    Index = index,
+                    Name = d.Name,
+                    SizeBytes = (ulong)RoundUpMib(Size(d.Size, $"disk {d.Name}") ?? 0),
+                    PartitionTable = d.PartitionTable,
+                };
+                foreach (var p in d.Partitions)
+                {
+                    if (p.Mode != "file")
+                    {
+                        throw new FerryException(ErrorCode.LayoutInvalid, $"disk {d.Name}: mode '{p.Mode}' in a layout is not supported; use file",
+                            "To keep partitions as they are, migrate the whole disk in block mode (--mode block --disk).");
+                    }
+                    var size = (ulong)(Size(p.Size, $"disk {d.Name} partition {p.MountPoint ?? p.Filesystem}") ?? 0);
+                    if (p.Filesystem == "swap")
+                    {
+                        disk.Partitions.Add(new LayoutPartition { SizeBytes = size, Filesystem = "swap" });
+                        continue;
+                    }
+                    var tree = (uint)trees.Count;
+                    var (partition, path) = Describe(p, tree, mounts);
+                    partition.SizeBytes = size;
+                    disk.Partitions.Add(partition);
+                    trees.Add(new SourceTree(tree, path, partition.MountPoint, excludes.With(p.Excludes), message => log.Warning("{Warning}", message)));
+                }
+                layout.Disks.Add(disk);
+            }
+            return (layout, trees);
+        }
+        catch
+        {
+            foreach (var tree in trees)
+            {
+                tree.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The partition for a mount point: filesystem type, UUID and label from the source, and its used space.</summary>
+    private (LayoutPartition Partition, string Path) Describe(LayoutDocumentPartition p, uint tree, MountTable mounts)
+    {
+        var mountPoint = p.MountPoint ?? "";
+        if (!LayoutRules.IsMountPoint(mountPoint))
+        {
+            throw new FerryException(ErrorCode.LayoutInvalid, $"target layout: mount point '{mountPoint}' must be an absolute path such as / or /data");
+        }
+        var path = mountPoint == "/" ? options.SourceRoot : Path.Combine(options.SourceRoot, mountPoint.TrimStart('/'));
+        var full = Path.GetFullPath(path).TrimEnd('/');
+        var mount = mounts.Entries.LastOrDefault(m => m.MountPoint.TrimEnd('/') == full || (full.Length == 0 && m.MountPoint == "/"))
+            ?? throw new FerryException(ErrorCode.LayoutInvalid, $"{mountPoint} is not a mount point on this server ({path} is not mounted)",
+                "List each filesystem to migrate by the mount point that `findmnt` shows for it.");
+        var info = ProbeDevice(mount.Source);
+        var target = p.Filesystem ?? (mount.FsType is "ext4" or "xfs" or "vfat" ? mount.FsType : "ext4");
+        if (p.Filesystem is null && target != mount.FsType)
+        {
+            log.Warning("{MountPoint} is {Type} on the source and becomes ext4 on the target", mountPoint, mount.FsType);
+        }
+        // A UUID carries over only where its form fits the new filesystem (a vfat serial is no ext4 UUID).
+        var uuid = info?.Uuid is { } u && (target == "vfat" ? u.Length == 9 : Guid.TryParse(u, out _)) ? u : "";
+        var label = info?.Label ?? "";
+        var space = FilesystemSpace.TryRead(path) ?? throw new FerryException(ErrorCode.SourceRead, $"cannot read the space used on {path}");
+        return (new LayoutPartition
+        {
+            MountPoint = mountPoint,
+            Filesystem = target,
+            Uuid = uuid,
+            Label = label.Length <= (target switch { "xfs" => 12, "vfat" => 11, _ => 16 }) ? label : "",
+            UsedBytes = (ulong)space.UsedBytes,
+            Tree = tree,
+        }, path);
+    }
+
+    private FilesystemInfo? ProbeDevice(string device)
+    {
+        try
+        {
+            using var handle = BlockDevice.OpenRead(device);
+            return FilesystemProbe.Probe(DeviceRegion.WholeDisk(handle));
+        }
+        catch (DiskException e)
+        {
+            log.Warning("Cannot read {Device} to learn its UUID and label ({Message}); the target gets new ones", device, e.Message);
+            return null;
+        }
+    }
+
+    private static long? Size(string? text, string what) =>
+        text is null or "" or "0" ? null : ByteSize.Parse(text) ?? throw new FerryException(ErrorCode.LayoutInvalid,
+            $"target layout: {what} has size '{text}', which is not a size", "Write sizes like 512MiB, 20GiB or a number of bytes.");
+
+    private static long RoundUpMib(long bytes) => (bytes + (1 << 20) - 1) >> 20 << 20;
+}

@@ -1,0 +1,16 @@
+namespace Ferry.Agent.Migration;
+
+/// <summary>The last line of a file replication with <c>--json-progress</c>: what was sent and how.</summary>
+public sealed record FileSummary(
+    string Phase,
+    long Entries,
+    long WholeFiles,
+    long DeltaFiles,
+    long UnchangedFiles,
+    long DataWireBytes,
+    long LiteralBytes,
+    long WireBytes,
+    long ResentFiles,
+    long VanishedFiles,
+    long ChangedWhileRead,
+    double ElapsedS);
