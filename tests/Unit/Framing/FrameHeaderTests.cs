@@ -93,4 +93,30 @@ public sealed class FrameHeaderTests
 
         Assert.Throws<ProtocolException>(() => FrameHeader.Parse(bytes));
     }
+
+    [Theory]
+    [InlineData(FrameType.Need, 2UL, 700U, 8U + 24U, true)]
+    [InlineData(FrameType.Need, 2UL, 700U, 8U + 25U, false)]
+    [InlineData(FrameType.Need, 2UL, 0U, 8U, false)]
+    [InlineData(FrameType.Need, 1UL, 0U, 12U, false)]
+    [InlineData(FrameType.Need, 3UL, 0U, 0U, false)]
+    [InlineData(FrameType.Entry, 0UL, 0U, 0U, false)]
+    [InlineData(FrameType.Entry, 0UL, 0U, 100U, true)]
+    [InlineData(FrameType.Entry, 0UL, 0U, (1U << 20) + 1, false)]
+    [InlineData(FrameType.FileEnd, 100UL, 2U, 0U, false)]
+    [InlineData(FrameType.FileEnd, 100UL, 1U, 0U, true)]
+    [InlineData(FrameType.TreeEnd, 0UL, 0U, 1U, false)]
+    public void Parse_FileFrames_ValidatesPayloadShape(FrameType type, ulong offset, uint length, uint payload, bool valid)
+    {
+        var bytes = new byte[FrameHeader.Size];
+        new FrameHeader(type, FrameFlags.None, 0, length, offset, 7, 0, payload).Write(bytes);
+        if (valid)
+        {
+            Assert.Equal(type, FrameHeader.Parse(bytes).Type);
+        }
+        else
+        {
+            Assert.Throws<ProtocolException>(() => FrameHeader.Parse(bytes));
+        }
+    }
 }
