@@ -68,7 +68,8 @@ internal sealed class TreeApplier : IDisposable
             return null;
         }
         var (parent, name) = EntryPath.Split(path);
-        if (parent.Length == 0 && name.AsSpan().SequenceEqual(Staging))
+        var slash = path.IndexOf((byte)'/');
+        if ((slash < 0 ? path : path[..slash]).SequenceEqual(Staging))
         {
             throw new FerryException(ErrorCode.PathUnsafe, $"entry path '{EntryPath.Show(path)}' uses the receiver's staging name");
         }

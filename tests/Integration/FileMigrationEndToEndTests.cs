@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Ferry.Tests.Integration;
+
+/// <summary>
+/// The published native agent replicates a source's mounted filesystems file by file into a new
+/// layout (a smaller root, a larger /data), and rsync itself finds no difference afterwards.
+/// </summary>
+[Collection("loop devices")]
+public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
+{
+    private const long TargetRoot = 600L << 20;
+    private const long TargetData = 1200L << 20;
+
+    private const string Layout = """
+        {
+          // A smaller root and a larger /data than the source has.
+          "disks": [
+            { "name": "vda", "size": "2GiB", "partition_table": "gpt",
+              "partitions": [
+                { "mount_point": "/", "size": "600MiB" },
+                { "mount_point": "/data", "size": "1200MiB" },
+                { "filesystem": "swap", "size": "64MiB" },
+              ] }
+          ]
+        }
+        """;
+
+    [Fact]
+    public async Task Migrate_IntoSmallerRootAndLargerData_RsyncFindsNoDifferenceAndFsckIsClean()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var summary = Migrate(dir, receiver, src);
+        Assert.True(summary.GetProperty("whole_files").GetInt64() > 3300, summary.ToString());
+        Assert.Equal(0, summary.GetProperty("delta_files").GetInt64());
+
+        var image = Path.Combine(dir["out"], "fm", "vda.raw");
+        using var target = LoopDisk.Create(image, 0, readOnly: true);
+        // GPT on a BIOS source: BIOS-boot first, then /, /data and swap with the layout's sizes.
+        var table = Sh.Run("sfdisk", "--json", target.Device).Check("sfdisk --json").Stdout;
+        var parts = JsonDocument.Parse(table).RootElement.GetProperty("partitiontable").GetProperty("partitions").EnumerateArray().ToList();
+        Assert.Equal(4, parts.Count);
+        Assert.Equal("21686148-6449-6E6F-744E-656564454649", parts[0].GetProperty("type").GetString());
+        Assert.Equal(TargetRoot / 512, parts[1].GetProperty("size").GetInt64());
+        Assert.Equal(TargetData / 512, parts[2].GetProperty("size").GetInt64());
+        Assert.True(TargetRoot < FileSourceBuilder.RootBytes && TargetData > FileSourceBuilder.DataBytes);
+        // The new filesystems keep the source's UUIDs and labels.
+        Assert.Equal(Blkid(source.Partition(1)), Blkid(target.Partition(2)));
+        Assert.Equal(Blkid(source.Partition(2)), Blkid(target.Partition(3)));
+        Assert.Contains("TYPE=\"swap\"", Sh.Run("blkid", "-p", target.Partition(4)).Stdout, StringComparison.Ordinal);
+        Sh.Run("e2fsck", "-fn", target.Partition(2)).Check("e2fsck -fn on the new root");
+        Sh.Run("xfs_repair", "-n", target.Partition(3)).Check("xfs_repair -n on the new /data");
+
+        var tgt = target.Mount(2, dir["tgt"], "ro");
+        target.Mount(3, Path.Combine(tgt, "data"), "ro,nouuid");
+        Assert.Equal("", FileSourceBuilder.Differences(src, tgt));
+        // The excluded content stayed behind; the directories holding it did not.
+        Assert.True(Directory.Exists(Path.Combine(tgt, "proc")) && Directory.Exists(Path.Combine(tgt, "mnt")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(tgt, "proc")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(tgt, "mnt")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(tgt, "lost+found")));
+        // Holes stay holes: 256 MiB apparent, a few KiB allocated.
+        var allocated = long.Parse(Sh.Run("stat", "-c", "%b", Path.Combine(tgt, "data", "sparse.img")).Check("stat").Stdout.Trim(),
+            System.Globalization.CultureInfo.InvariantCulture) * 512;
+        Assert.True(allocated < 1 << 20, $"sparse.img takes {allocated} bytes on the target");
+    }
+
+    [Fact]
+    public async Task RepeatedSync_AfterChangingOnePercentOfFiles_SendsAboutTheChangedBytes()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        var first = Migrate(dir, receiver, src);
+
+        // Change 1% of the files: 100 bytes inside 30 small files, 4 KiB inside a 16 MB file, 1,000 bytes appended to an 8 MB one;
+        // delete one file and add one.
+        var random = new Random(42);
+        long changed = 0, changedFileBytes = 0;
+        var small = Directory.EnumerateFiles(src, "f*.txt", SearchOption.AllDirectories).Where(f => new FileInfo(f).Length > 500).Take(30).ToList();
+        Assert.Equal(30, small.Count);
+        foreach (var file in small)
+        {
+            changed += Overwrite(file, new FileInfo(file).Length / 2, 100, random);
+            changedFileBytes += new FileInfo(file).Length;
+        }
+        changed += Overwrite(Path.Combine(src, "data", "big.bin"), 8_000_000, 4096, random);
+        changedFileBytes += 16_000_000;
+        var append = new byte[1000];
+        random.NextBytes(append);
+        using (var f = new FileStream(Path.Combine(src, "opt", "big1.bin"), FileMode.Append))
+        {
+            f.Write(append);
+        }
+        changed += 1000;
+        changedFileBytes += 8_001_000;
+        File.Delete(Path.Combine(src, "d05", "s5", "f00005.bin"));
+        await File.WriteAllTextAsync(Path.Combine(src, "etc", "new.conf"), "new\n");
+
+        var second = Migrate(dir, receiver, src);
+        var wire = second.GetProperty("data_wire_bytes").GetInt64();
+        var message = $"second sync: {wire} bytes of file data on the wire for {changed} changed bytes in {small.Count + 2} files of {changedFileBytes} bytes " +
+            $"(first sync: {first.GetProperty("data_wire_bytes").GetInt64()}); {second}";
+        output.WriteLine(message);
+        Assert.Equal(32, second.GetProperty("delta_files").GetInt64());
+        Assert.Equal(1, second.GetProperty("whole_files").GetInt64());
+        Assert.True(second.GetProperty("unchanged_files").GetInt64() > 3200, message);
+        // About the changed bytes: rsync's block granularity costs up to two blocks a change (700 B for small files, ~4 KiB for the large ones).
+        Assert.True(wire < changed + (small.Count * 2 * 700) + (4 * 4096) + 4096, message);
+        Assert.True(wire < changedFileBytes / 100, message);
+
+        using var target = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        var tgt = target.Mount(2, dir["tgt"], "ro");
+        target.Mount(3, Path.Combine(tgt, "data"), "ro,nouuid");
+        Assert.Equal("", FileSourceBuilder.Differences(src, tgt));
+    }
+
+    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src)
+    {
+        File.WriteAllText(dir["layout.json"], Layout);
+        var run = AgentBinary.Run([
+            "migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(),
+            "--source-name", "fm", "--format", "raw", "--json-progress",
+        ]);
+        Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
+        var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        return lines.Single(l => l.GetProperty("phase").GetString() == "summary");
+    }
+
+    private static long Overwrite(string path, long offset, int count, Random random)
+    {
+        var bytes = new byte[count];
+        random.NextBytes(bytes);
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Write);
+        f.Position = offset;
+        f.Write(bytes);
+        return count;
+    }
+
+    private static string Blkid(string device) =>
+        string.Join(' ', Sh.Run("blkid", "-p", "-s", "TYPE", "-s", "UUID", "-s", "LABEL", "-o", "export", device).Check("blkid").Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("DEVNAME", StringComparison.Ordinal)));
+}
