@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Ferry.Tests.Integration;
 
