@@ -1,12 +1,9 @@
 using System.IO.Hashing;
 using System.Net.Sockets;
 using System.Text;
-using Ferry.Transfer.Control;
 using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Google.Protobuf;
-using Grpc.Core;
-using Grpc.Net.Client;
 using Xunit;
 
 namespace Ferry.Tests.Integration;
@@ -29,7 +26,7 @@ public sealed class HostileAgentFileTests
         var sentinel = Path.Combine(outside, "sentinel");
         await File.WriteAllTextAsync(sentinel, "untouched");
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
-        var session = await OpenSessionAsync(receiver);
+        var session = await receiver.OpenFileSessionAsync("hostile");
         var root = Path.Combine(dir["out"], "hostile", "work", "mnt", "0");
         var before = Snapshot(dir.Path, root);
 
@@ -149,19 +146,6 @@ public sealed class HostileAgentFileTests
 
     private static Task WriteEntryAsync(FrameWriter writer, FileEntry entry, ulong id) =>
         writer.WriteControlAsync(new FrameHeader(FrameType.Entry, FrameFlags.None, 0, 0, 0, id, 0, 0), entry.ToByteArray(), default).AsTask();
-
-    private static async Task<byte[]> OpenSessionAsync(ReceiverFixture receiver)
-    {
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{receiver.Host.ControlEndpoint.Port}");
-        var client = new ReceiverControl.ReceiverControlClient(channel);
-        var layout = new TargetLayout { BootMode = "uefi" };
-        var disk = new LayoutDisk { Index = 0, Name = "vda", SizeBytes = 128UL << 20, PartitionTable = "gpt" };
-        disk.Partitions.Add(new LayoutPartition { MountPoint = "/", Filesystem = "ext4", Tree = 0 });
-        layout.Disks.Add(disk);
-        var reply = await client.OpenSessionAsync(new OpenSessionRequest { SourceName = "hostile", ImageFormat = "raw", Layout = layout },
-            new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(receiver.Token) } });
-        return reply.SessionId.ToByteArray();
-    }
 
     /// <summary>Every path under <paramref name="top"/> outside the target root, with its size: what a hostile stream must not change.</summary>
     private static string Snapshot(string top, string root) => string.Join('\n', Directory

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Security.Cryptography;
 using Ferry.Receiver.Hosting;
+using Ferry.Transfer.Control;
+using Ferry.Transfer.Protocol;
+using Grpc.Core;
+using Grpc.Net.Client;
 
 namespace Ferry.Tests.Integration;
 
@@ -42,6 +46,23 @@ internal sealed class ReceiverFixture : IAsyncDisposable
         "--data-port", Host.DataEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--token", token ?? Token,
     ];
+
+    /// <summary>
+    /// Opens a file-replication session as an agent would: one 128 MiB GPT disk with an ext4 "/" (tree 0),
+    /// mounted by the receiver at OUT/SOURCE/work/mnt/0. Returns the session id for the data channel.
+    /// </summary>
+    public async Task<byte[]> OpenFileSessionAsync(string source)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Host.ControlEndpoint.Port}");
+        var client = new ReceiverControl.ReceiverControlClient(channel);
+        var layout = new TargetLayout { BootMode = "uefi" };
+        var disk = new LayoutDisk { Index = 0, Name = "vda", SizeBytes = 128UL << 20, PartitionTable = "gpt" };
+        disk.Partitions.Add(new LayoutPartition { MountPoint = "/", Filesystem = "ext4", Tree = 0 });
+        layout.Disks.Add(disk);
+        var reply = await client.OpenSessionAsync(new OpenSessionRequest { SourceName = source, ImageFormat = "raw", Layout = layout },
+            new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(Token) } });
+        return reply.SessionId.ToByteArray();
+    }
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();
 }

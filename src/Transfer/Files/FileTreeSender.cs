@@ -87,7 +87,7 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                     }
                     await _slots.WaitAsync(abort.Token);
                     id = NextId();
-                    _pending[id] = new PendingFile(entry.Path.ToByteArray(), (long)entry.Size);
+                    _pending[id] = new PendingFile(entry.Path.ToByteArray(), (long)entry.Size, new FileTime(entry.MtimeSeconds, entry.MtimeNanos));
                 }
                 await SendEntryAsync(channel, tree.Tree, entry, id, abort.Token);
             }
@@ -248,8 +248,10 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                 Stats.AddDelta(encoder.LiteralBytes);
                 progress.AddSent(size, 0);
             }
+            // Changed since the walk announced it (the receiver would stamp new bytes with the old time) or while it was read.
             var after = PosixFiles.Stat(handle);
-            pending.Changed = after.Modify != before.Modify || after.Change != before.Change || after.Size != size;
+            pending.Changed = after.Modify != before.Modify || after.Change != before.Change || after.Size != size
+                || after.Modify != pending.Modified || after.Size != pending.Size;
             await channel.SendControlAsync(new FrameHeader(FrameType.FileEnd, FrameFlags.None, tree.Tree, 0, (ulong)size, work.Id,
                 hash.GetCurrentHashAsUInt64(), 0), [], ct);
         }
@@ -339,6 +341,8 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
         }
         var id = NextId();
         pending.Changed = false;
+        pending.Size = (long)entry.Size;
+        pending.Modified = new FileTime(entry.MtimeSeconds, entry.MtimeNanos);
         _pending[id] = pending;
         _pending.TryRemove(oldId, out _);
         await SendEntryAsync(_channel!, _tree.Tree, entry, id, ct);

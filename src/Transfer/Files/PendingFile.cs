@@ -1,11 +1,14 @@
 namespace Ferry.Transfer.Files;
 
 /// <summary>A regular file announced to the receiver and not yet in place.</summary>
-internal sealed class PendingFile(byte[] path, long size)
+internal sealed class PendingFile(byte[] path, long size, Disks.Files.FileTime modified)
 {
     public byte[] Path { get; } = path;
 
-    public long Size { get; } = size;
+    /// <summary>Size and modification time as announced: the receiver stamps the file with them.</summary>
+    public long Size { get; set; } = size;
+
+    public Disks.Files.FileTime Modified { get; set; } = modified;
 
     /// <summary>Announcements after the first (changed while read, or damaged on the way).</summary>
     public int Attempts { get; set; }
