@@ -57,8 +57,7 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Sh.Run("e2fsck", "-fn", target.Partition(2)).Check("e2fsck -fn on the new root");
         Sh.Run("xfs_repair", "-n", target.Partition(3)).Check("xfs_repair -n on the new /data");
 
-        var tgt = target.Mount(2, dir["tgt"], "ro");
-        target.Mount(3, Path.Combine(tgt, "data"), "ro,nouuid");
+        var tgt = MountTarget(target, dir["tgt"]);
         Assert.Equal("", FileSourceBuilder.Differences(src, tgt));
         // The excluded content stayed behind; the directories holding it did not.
         Assert.True(Directory.Exists(Path.Combine(tgt, "proc")) && Directory.Exists(Path.Combine(tgt, "mnt")));
@@ -117,9 +116,7 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.True(wire < changedFileBytes / 100, message);
 
         using var target = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
-        var tgt = target.Mount(2, dir["tgt"], "ro");
-        target.Mount(3, Path.Combine(tgt, "data"), "ro,nouuid");
-        Assert.Equal("", FileSourceBuilder.Differences(src, tgt));
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(target, dir["tgt"])));
     }
 
     private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src)
@@ -132,6 +129,14 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
         var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         return lines.Single(l => l.GetProperty("phase").GetString() == "summary");
+    }
+
+    /// <summary>Mounts the image's root and, inside it, its /data, read-only, as the source has them.</summary>
+    private static string MountTarget(LoopDisk target, string at)
+    {
+        target.Mount(2, at, "ro");
+        target.Mount(3, Path.Combine(at, "data"), "ro,nouuid");
+        return at;
     }
 
     private static long Overwrite(string path, long offset, int count, Random random)

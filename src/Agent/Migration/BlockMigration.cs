@@ -72,15 +72,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             catch (Exception e)
             {
                 // Cancelled or failed: the receiver drops the unfinished images now rather than holding their space.
-                log.Information("Abandoning session on the receiver after {Failure}", e.GetType().Name);
-                try
-                {
-                    await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId }, CancellationToken.None);
-                }
-                catch (FerryException abort)
-                {
-                    log.Warning("The receiver could not drop the session ({Code}); it does so when this source starts again", ErrorCodes.Name(abort.Code));
-                }
+                await receiver.AbandonAsync(session.SessionId, keepPartial: false, e, log);
                 throw;
             }
         }

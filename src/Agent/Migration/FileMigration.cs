@@ -53,16 +53,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             catch (Exception e)
             {
                 // Failed: the receiver keeps what it has, so a retry sends only what is missing. Cancelled: it drops everything.
-                var keep = e is not OperationCanceledException;
-                log.Information("Abandoning session on the receiver after {Failure} (keeping what was sent: {Keep})", e.GetType().Name, keep);
-                try
-                {
-                    await receiver.AbortAsync(new FinishSessionRequest { SessionId = session.SessionId, KeepPartial = keep }, CancellationToken.None);
-                }
-                catch (FerryException abort)
-                {
-                    log.Warning("The receiver could not drop the session ({Code}); it does so when this source starts again", ErrorCodes.Name(abort.Code));
-                }
+                await receiver.AbandonAsync(session.SessionId, keepPartial: e is not OperationCanceledException, e, log);
                 throw;
             }
         }

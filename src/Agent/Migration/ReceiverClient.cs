@@ -46,6 +46,23 @@ public sealed class ReceiverClient : IDisposable
     public Task<FinishSessionReply> AbortAsync(FinishSessionRequest request, CancellationToken ct) =>
         CallAsync(() => _client.AbortSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(1), ct).ResponseAsync);
 
+    /// <summary>
+    /// Gives up a session after <paramref name="cause"/>; never throws, since the cause is what the user must see.
+    /// <paramref name="keepPartial"/>: the receiver keeps what a file replication wrote, so a retry sends only the rest.
+    /// </summary>
+    public async Task AbandonAsync(Google.Protobuf.ByteString sessionId, bool keepPartial, Exception cause, Serilog.ILogger log)
+    {
+        log.Information("Abandoning session on the receiver after {Failure} (keeping what was sent: {Keep})", cause.GetType().Name, keepPartial);
+        try
+        {
+            await AbortAsync(new FinishSessionRequest { SessionId = sessionId, KeepPartial = keepPartial }, CancellationToken.None);
+        }
+        catch (FerryException abort)
+        {
+            log.Warning("The receiver could not drop the session ({Code}); it does so when this source starts again", ErrorCodes.Name(abort.Code));
+        }
+    }
+
     private Task<T> CallAsync<T>(Func<Task<T>> call) => GrpcFailures.CallAsync(call, "receiver's control channel", _address, ErrorCode.ReceiverUnreachable,
         $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.");
 
