@@ -111,6 +111,10 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
     {
         var source = GetSource(sourceId);
         ValidateSettings(settings);
+        if (settings.Mode == "file")
+        {
+            return AddJob(sourceId, settings with { Disks = [] });
+        }
         var known = InventoryDisks(source);
         var disks = settings.Disks.Count == 0 ? known : settings.Disks;
         if (disks.Count is 0 or > MaxDisksPerJob)
@@ -123,9 +127,13 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             throw new ControlException(ErrorCode.InvalidRequest, $"source {sourceId} has no disk {string.Join(", ", unknown)}",
                 $"Its disks are: {string.Join(", ", known)} (ferry source show {sourceId}).");
         }
+        return AddJob(sourceId, settings with { Disks = disks });
+    }
+
+    private MigrationJob AddJob(string sourceId, JobSettings settings)
+    {
         var now = clock.GetUtcNow();
-        var job = new MigrationJob(Secrets.NewId("j-"), sourceId, JobState.Ready, JobPhase.None, settings with { Disks = disks }, JobProgress.None,
-            now, now, null, null, []);
+        var job = new MigrationJob(Secrets.NewId("j-"), sourceId, JobState.Ready, JobPhase.None, settings, JobProgress.None, now, now, null, null, []);
         store.AddJob(job);
         return job;
     }
@@ -180,6 +188,8 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             BandwidthMbit = job.Settings.BandwidthMbit,
             Checksum = job.Settings.Checksum,
             ImageFormat = job.Settings.ImageFormat,
+            Mode = job.Settings.Mode,
+            LayoutJson = job.Settings.Layout ?? "",
         };
         assignment.Disks.AddRange(job.Settings.Disks);
         if (receiver is not null && job.State is JobState.Running or JobState.Stopped)
@@ -243,6 +253,33 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         if (!Transfer.ImageFormat.IsKnown(s.ImageFormat))
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"image format '{s.ImageFormat}' is not one of {string.Join(", ", Transfer.ImageFormat.All)}");
+        }
+        if (s.Mode is not ("block" or "file"))
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"mode '{s.Mode}' is not block or file");
+        }
+        if (s.Mode == "file" && !IsLayoutDocument(s.Layout))
+        {
+            throw new ControlException(ErrorCode.LayoutInvalid, "a file job needs a layout: a JSON object with a \"disks\" list, at most 64 KiB",
+                "See the README's layout example; the agent checks the rest against the source before anything is sent.");
+        }
+    }
+
+    private static bool IsLayoutDocument(string? layout)
+    {
+        if (layout is null || layout.Length > 64 << 10)
+        {
+            return false;
+        }
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(layout);
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("disks", out var disks) && disks.ValueKind == System.Text.Json.JsonValueKind.Array;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
         }
     }
 

@@ -146,6 +146,45 @@ public sealed class ControlPlaneEndToEndTests
         }
     }
 
+    [Fact]
+    public void FileJob_WithLayout_CopiesTheMountPointIntoALargerFilesystem()
+    {
+        Requires.Tool("rsync");
+        using var dir = new TempDir();
+        using var disk = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=200MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "srv", disk.Partition(1)).Check("mkfs.ext4");
+        var root = disk.Mount(1, dir["srv"]);
+        SourceDiskBuilder.Populate(root, 300, seed: 11);
+        File.WriteAllText(dir["layout.json"], $$"""
+            { "disks": [ { "name": "srv", "size": "400MiB", "partition_table": "mbr",
+                           "partitions": [ { "mount_point": "{{root}}", "size": "0" } ] } ] }
+            """);
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var agentDir = dir["agent"];
+        try
+        {
+            var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
+            RunActivation(code, $"--dir {agentDir} --yes").Check("activation");
+            var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
+            var job = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--mode", "file", "--layout", dir["layout.json"], "--format", "raw",
+                "--json")).RootElement;
+            Assert.Equal("file", job.GetProperty("settings").GetProperty("mode").GetString());
+            var jobId = job.GetProperty("id").GetString()!;
+            serve.Cli("job", "start", jobId);
+            var finished = WaitFor(() => Show(serve, jobId), j => j.GetProperty("state").GetString() is "Finished" or "InError", "the file job to end");
+            Assert.True(finished.GetProperty("state").GetString() == "Finished", $"job ended as {finished}\nserve log:\n{serve.Log}");
+
+            using var copy = LoopDisk.Create(finished.GetProperty("images")[0].GetString()!, 0, readOnly: true);
+            Sh.Run("e2fsck", "-fn", copy.Partition(1)).Check("e2fsck -fn on the file job's image");
+            var target = copy.Mount(1, dir["copy"], "ro");
+            Assert.Equal("", FileSourceBuilder.Differences(root, target));
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
     /// <summary>Runs a printed activation command as printed; the test runs as root, and a minimal machine may have no sudo.</summary>
     private static Sh.Result RunActivation(string command, string extra)
     {

@@ -47,7 +47,7 @@ internal static class MigrateCommand
                     ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no token given", "Pass --token or set FERRY_TOKEN."),
                 Disks = parse.GetValue(disks) ?? [],
                 Mode = parse.GetValue(mode)!,
-                LayoutPath = parse.GetValue(layout),
+                Layout = parse.GetValue(layout) is { } path ? LayoutDocument.Load(path) : null,
                 SourceRoot = parse.GetValue(sourceRoot)!,
                 Excludes = parse.GetValue(excludes) ?? [],
                 Compression = parse.GetValue(compress),

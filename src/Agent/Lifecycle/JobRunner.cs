@@ -75,14 +75,18 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             Checksum = job.Checksum,
             SourceName = data.SourceId,
             ImageFormat = job.ImageFormat.Length > 0 ? job.ImageFormat : Transfer.ImageFormat.Default,
+            Mode = job.Mode == "file" ? "file" : "block",
         };
-        log.Information("Job {JobId}: block replication of {Disks} to {Receiver}", job.JobId, string.Join(", ", job.Disks), receiverHost);
+        log.Information("Job {JobId}: {Mode} replication of {Disks} to {Receiver}", job.JobId, options.Mode,
+            options.Mode == "file" ? "the layout's mount points" : string.Join(", ", job.Disks), receiverHost);
         using var reporting = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var reporter = Task.Run(() => ReportLoopAsync(job.JobId, progress, reporting.Token), CancellationToken.None);
         var report = new JobReport { JobId = job.JobId };
         try
         {
-            var result = await new BlockMigration(options, log, console: null, settings, progress).RunAsync(ct);
+            var result = options.Mode == "file"
+                ? await new FileMigration(options with { Layout = LayoutDocument.Parse(job.LayoutJson, "of job " + job.JobId) }, log, console: null, settings, progress).RunAsync(ct)
+                : await new BlockMigration(options, log, console: null, settings, progress).RunAsync(ct);
             report.Outcome = "finished";
             report.Images.AddRange(result.Images);
             log.Information("Job {JobId} finished: {SourceBytes} bytes sent as {WireBytes}", job.JobId, result.SourceBytes, result.WireBytes);

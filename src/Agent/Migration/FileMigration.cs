@@ -31,7 +31,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             throw new FerryException(ErrorCode.NotRoot, "the agent must run as root to read every file", "Run it with sudo: sudo ./agent migrate ...");
         }
         var clock = Stopwatch.StartNew();
-        var document = LayoutDocument.Load(options.LayoutPath ?? throw new FerryException(ErrorCode.Usage, "file replication needs --layout LAYOUT.json"));
+        var document = options.Layout ?? throw new FerryException(ErrorCode.Usage, "file replication needs --layout LAYOUT.json");
         var excludes = ExcludeList.Load(AgentHome.Current.ExcludesPath).With(document.Excludes).With(options.Excludes);
         var (layout, trees) = Complete(document, excludes);
         try

@@ -22,6 +22,21 @@ public sealed class LayoutDocument
 
     public List<LayoutDocumentDisk> Disks { get; set; } = [];
 
+    /// <summary>Parses a layout document; <paramref name="origin"/> names it in errors.</summary>
+    public static LayoutDocument Parse(string text, string origin)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(text, AgentJsonContext.Default.LayoutDocument)
+                ?? throw new FerryException(ErrorCode.LayoutInvalid, $"the layout {origin} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new FerryException(ErrorCode.LayoutInvalid, $"the layout {origin} is not valid: {e.Message}",
+                "See the README for the layout's fields (snake_case: boot_mode, disks, partitions, mount_point, size, filesystem, excludes).");
+        }
+    }
+
     public static LayoutDocument Load(string path)
     {
         string text;
@@ -37,15 +52,6 @@ public sealed class LayoutDocument
         {
             throw new FerryException(ErrorCode.LayoutInvalid, $"cannot read the layout {path}: {e.Message}");
         }
-        try
-        {
-            return JsonSerializer.Deserialize(text, AgentJsonContext.Default.LayoutDocument)
-                ?? throw new FerryException(ErrorCode.LayoutInvalid, $"the layout {path} is empty");
-        }
-        catch (JsonException e)
-        {
-            throw new FerryException(ErrorCode.LayoutInvalid, $"the layout {path} is not valid: {e.Message}",
-                "See the README for the layout's fields (snake_case: boot_mode, disks, partitions, mount_point, size, filesystem, excludes).");
-        }
+        return Parse(text, path);
     }
 }

@@ -17,8 +17,8 @@ public sealed record MigrateOptions
     /// <summary>"block" (whole disks, --disk) or "file" (file trees into a new layout, --layout).</summary>
     public string Mode { get; init; } = "block";
 
-    /// <summary>File replication: the layout document (LAYOUT.json).</summary>
-    public string? LayoutPath { get; init; }
+    /// <summary>File replication: the layout document (LAYOUT.json, or a control-plane job's).</summary>
+    public LayoutDocument? Layout { get; init; }
 
     /// <summary>File replication: where the source's "/" is on this machine ("/" but for a chroot or test rig).</summary>
     public string SourceRoot { get; init; } = "/";

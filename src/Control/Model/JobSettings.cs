@@ -1,10 +1,14 @@
 namespace Ferry.Control.Model;
 
 /// <summary>What a job copies and how; compression, bandwidth and checksum can be modified while it runs.</summary>
-/// <param name="Disks">Source disks to copy (device paths as in the inventory); empty means every disk.</param>
+/// <param name="Disks">Block mode: source disks to copy (device paths as in the inventory); empty means every disk.</param>
+/// <param name="Mode">"block" (whole disks) or "file" (file trees into <paramref name="Layout"/>).</param>
+/// <param name="Layout">File mode: the layout document (JSON, as the agent's --layout takes it).</param>
 public sealed record JobSettings(
     IReadOnlyList<string> Disks,
     int Compression = 7,
     double BandwidthMbit = 0,
     bool Checksum = true,
-    string ImageFormat = Transfer.ImageFormat.Default);
+    string ImageFormat = Transfer.ImageFormat.Default,
+    string Mode = "block",
+    string? Layout = null);

@@ -18,7 +18,9 @@ internal static class JobText
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Progress {Size(done)} of {Size(total)} ({(total > 0 ? 100.0 * done / total : 0):0.0}%), {Size(p.GetProperty("wire_bytes").GetInt64())} on the wire"));
         Console.WriteLine($"Speed    {Size(p.GetProperty("speed_bps").GetInt64())}/s, time remaining {eta}");
-        Console.WriteLine($"Settings disks {string.Join(",", settings.GetProperty("disks").EnumerateArray().Select(d => d.GetString()))}, " +
+        var mode = settings.TryGetProperty("mode", out var m) ? m.GetString() : "block";
+        var what = mode == "file" ? "file mode (layout)" : "disks " + string.Join(",", settings.GetProperty("disks").EnumerateArray().Select(d => d.GetString()));
+        Console.WriteLine($"Settings {what}, " +
             $"compression {settings.GetProperty("compression")}, bandwidth {settings.GetProperty("bandwidth_mbit")} Mbit/s, checksum {settings.GetProperty("checksum")}");
         foreach (var image in job.GetProperty("images").EnumerateArray())
         {

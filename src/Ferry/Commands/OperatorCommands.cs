@@ -62,10 +62,12 @@ internal static class OperatorCommands
         var bandwidth = new Option<double?>("--bandwidth") { Description = "Mbit/s, 0 for none." };
         var checksum = new Option<bool?>("--checksum") { Description = "End-to-end verification (default true)." };
         var format = new Option<string?>("--format") { Description = "Image format: raw, qcow2 (default), vmdk, vhdx." };
+        var mode = new Option<string?>("--mode") { Description = "block (default: whole disks) or file (file trees into --layout)." };
+        var layout = new Option<FileInfo?>("--layout") { Description = "File mode: the layout document (see the README)." };
         var id = new Argument<string>("id");
         var command = new Command("job", "Migration jobs.")
         {
-            OperatorCommand.Verb("create", "Create a block replication job for a source.", p => (HttpMethod.Post, "api/v1/jobs", new
+            OperatorCommand.Verb("create", "Create a block or file replication job for a source.", p => (HttpMethod.Post, "api/v1/jobs", new
             {
                 source_id = p.GetValue(source),
                 disks = p.GetValue(disks),
@@ -73,7 +75,10 @@ internal static class OperatorCommands
                 bandwidth_mbit = p.GetValue(bandwidth),
                 checksum = p.GetValue(checksum),
                 image_format = p.GetValue(format),
-            }), null, source, disks, compress, bandwidth, checksum, format),
+                mode = p.GetValue(mode),
+                layout = p.GetValue(layout) is { } file ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(file.FullName),
+                    new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }).RootElement : (System.Text.Json.JsonElement?)null,
+            }), null, source, disks, compress, bandwidth, checksum, format, mode, layout),
             OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
                 OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
             OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), JobText.Print, id),

@@ -169,6 +169,25 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public void CreateJob_FileMode_NeedsALayoutAndCarriesItToTheAgent()
+    {
+        var source = Import("machine-identity-file-job");
+
+        Assert.Equal(ErrorCode.LayoutInvalid, Refusal(() => _plane.CreateJob(source, new JobSettings([], Mode: "file"))));
+        Assert.Equal(ErrorCode.LayoutInvalid, Refusal(() => _plane.CreateJob(source, new JobSettings([], Mode: "file", Layout: "[1, 2]"))));
+        Assert.Equal(ErrorCode.LayoutInvalid, Refusal(() => _plane.CreateJob(source, new JobSettings([], Mode: "file", Layout: "{not json"))));
+        Assert.Equal(ErrorCode.InvalidRequest, Refusal(() => _plane.CreateJob(source, new JobSettings([], Mode: "files"))));
+        Assert.Empty(_store.ListJobs());
+
+        const string layout = """{"disks": [{"name": "vda", "size": "8GiB", "partitions": [{"mount_point": "/"}]}]}""";
+        var job = _plane.CreateJob(source, new JobSettings(["/dev/sda"], Mode: "file", Layout: layout));
+        var assignment = _plane.Assignment(job);
+        Assert.Equal("file", assignment.Mode);
+        Assert.Equal(layout, assignment.LayoutJson);
+        Assert.Empty(assignment.Disks);
+    }
+
+    [Fact]
     public void Act_VerbNotAllowedInTheCurrentState_IsRefusedNamingTheState()
     {
         var job = _plane.CreateJob(Import("machine-identity-verbs"), new JobSettings([]));
