@@ -119,14 +119,47 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(target, dir["tgt"])));
     }
 
-    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src)
+    [Fact]
+    public async Task MixedModes_FileRootAndBlockData_CopiesBothAndRefusesAResizedBlockPartition()
     {
-        File.WriteAllText(dir["layout.json"], Layout);
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        // A block copy of a quiet filesystem is consistent; the agent warns about a read-write one.
+        Sh.Run("mount", "-o", "remount,ro", Path.Combine(src, "data")).Check("remount /data read-only");
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var resized = Migrate(dir, receiver, src, MixedLayout.Replace("\"mode\": \"block\"", "\"mode\": \"block\", \"size\": \"800MiB\"", StringComparison.Ordinal), expectExit: 2);
+        Assert.Contains("E_LAYOUT_INVALID", resized.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir["out"], "fm")), "a refused layout left something on the receiver");
+
+        var summary = Migrate(dir, receiver, src, MixedLayout);
+        // The root's ~3,000 files went as files; /data's ~300 went inside its blocks.
+        Assert.InRange(summary.GetProperty("whole_files").GetInt64(), 3000, 3100);
+        using var target = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        Assert.Equal(Blkid(source.Partition(2)), Blkid(target.Partition(3)));
+        Sh.Run("xfs_repair", "-n", target.Partition(3)).Check("xfs_repair -n on the block-copied /data");
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(target, dir["tgt"])));
+    }
+
+    private const string MixedLayout = """
+        { "disks": [ { "name": "vda", "size": "2GiB", "partitions": [
+            { "mount_point": "/", "size": "600MiB" },
+            { "mount_point": "/data", "mode": "block" } ] } ] }
+        """;
+
+    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src, string layout = Layout, int expectExit = 0)
+    {
+        File.WriteAllText(dir["layout.json"], layout);
         var run = AgentBinary.Run([
             "migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(),
             "--source-name", "fm", "--format", "raw", "--json-progress",
         ]);
-        Assert.True(run.ExitCode == 0, $"agent failed ({run.ExitCode}):\n{run.Stderr}");
+        Assert.True(run.ExitCode == expectExit, $"agent exited {run.ExitCode}, not {expectExit}:\n{run.Stderr}");
+        if (expectExit != 0)
+        {
+            return JsonDocument.Parse(JsonSerializer.Serialize(run.Stderr)).RootElement;
+        }
         var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         return lines.Single(l => l.GetProperty("phase").GetString() == "summary");
     }

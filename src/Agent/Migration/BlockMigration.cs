@@ -92,24 +92,10 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             options.Receiver, sources.Sum(s => s.PlannedBytes));
 
         var counters = progress ?? new TransferProgress();
-        var sender = new BlockSender(new BlockSendOptions
-        {
-            CompressionLevel = options.Compression,
-            Streams = options.Streams,
-            RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
-            RecordHashes = options.Checksum || control is not null,
-            Control = control,
-        }, counters);
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();
-            var sessionId = session.SessionId.ToByteArray();
-            await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(ConnectDataAsync, sessionId, c), ct);
-            if (control?.Checksum ?? options.Checksum)
-            {
-                counters.Phase = "verifying";
-                await VerifyAsync(receiver, session.SessionId, sender.Sent, sources, ct);
-            }
+            await SendAsync(options, control, counters, receiver, session, sources, ct);
             counters.Phase = "done";
             reporter?.Report(final: true);
         }
@@ -160,7 +146,26 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    private Task<Stream> ConnectDataAsync(CancellationToken ct) => DataConnector.ConnectAsync(options.Receiver, options.DataPort, ct);
+    /// <summary>Sends the planned ranges of <paramref name="sources"/> into an open session and, when asked, verifies them end to end.</summary>
+    internal static async Task SendAsync(MigrateOptions options, TransferControl? control, TransferProgress counters, ReceiverClient receiver,
+        OpenSessionReply session, IReadOnlyList<DiskSource> sources, CancellationToken ct)
+    {
+        var sender = new BlockSender(new BlockSendOptions
+        {
+            CompressionLevel = options.Compression,
+            Streams = options.Streams,
+            RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
+            RecordHashes = options.Checksum || control is not null,
+            Control = control,
+        }, counters);
+        var sessionId = session.SessionId.ToByteArray();
+        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options.Receiver, options.DataPort, d), sessionId, c), ct);
+        if (control?.Checksum ?? options.Checksum)
+        {
+            counters.Phase = "verifying";
+            await VerifyAsync(receiver, session.SessionId, sender.Sent, sources, ct);
+        }
+    }
 
     private static async Task VerifyAsync(ReceiverClient receiver, Google.Protobuf.ByteString sessionId,
         IReadOnlyDictionary<uint, List<SentRange>> sent, IReadOnlyList<DiskSource> sources, CancellationToken ct)

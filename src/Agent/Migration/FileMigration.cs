@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Ferry.Agent.Files;
 using Ferry.Agent.Lifecycle;
 using Ferry.Disks;
+using Ferry.Disks.Allocation;
 using Ferry.Disks.Filesystems;
 using Ferry.Disks.Interop;
 using Ferry.Disks.Mounts;
@@ -33,7 +34,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         var clock = Stopwatch.StartNew();
         var document = options.Layout ?? throw new FerryException(ErrorCode.Usage, "file replication needs --layout LAYOUT.json");
         var excludes = ExcludeList.Load(AgentHome.Current.ExcludesPath).With(document.Excludes).With(options.Excludes);
-        var (layout, trees) = Complete(document, excludes);
+        var (layout, trees, blocks) = Complete(document, excludes);
         try
         {
             LayoutRules.Validate(layout);
@@ -48,7 +49,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             var session = await receiver.OpenSessionAsync(open, ct);
             try
             {
-                return await TransferAsync(receiver, session, layout, trees, clock, ct);
+                return await TransferAsync(receiver, session, layout, trees, blocks, clock, ct);
             }
             catch (Exception e)
             {
@@ -59,15 +60,12 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         }
         finally
         {
-            foreach (var tree in trees)
-            {
-                tree.Dispose();
-            }
+            Dispose(trees, blocks);
         }
     }
 
     private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, TargetLayout layout, List<SourceTree> trees,
-        Stopwatch clock, CancellationToken ct)
+        List<BlockPartition> blocks, Stopwatch clock, CancellationToken ct)
     {
         var used = layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)p.UsedBytes);
         log.Information("Session {SessionId} opened on {Receiver}; {Trees} file tree(s), {UsedBytes} bytes in use on the source",
@@ -85,7 +83,15 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         {
             reporter?.Start();
             var sessionId = session.SessionId.ToByteArray();
-            await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), sessionId, trees, ct);
+            if (trees.Count > 0)
+            {
+                await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), sessionId, trees, ct);
+            }
+            if (blocks.Count > 0)
+            {
+                counters.Phase = "blocks";
+                await BlockMigration.SendAsync(options, control, counters, receiver, session, BlockSources(layout, blocks), ct);
+            }
             counters.Phase = "done";
             reporter?.Report(final: true);
         }
@@ -104,8 +110,31 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         return new MigrationResult(counters.DoneBytes, counters.WireBytes, diskBytes, s.ResentFiles, clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
     }
 
+    /// <summary>Block-mode partitions as disks to send: each read from its source partition, addressed where it lies on the target disk.</summary>
+    private static List<DiskSource> BlockSources(TargetLayout layout, List<BlockPartition> blocks) =>
+        blocks.GroupBy(b => b.Disk).Select(g =>
+        {
+            var plan = LayoutRules.Plan(g.Key, layout.BootMode);
+            var placed = g.Select(b => (Start: plan.Single(p => ReferenceEquals(p.Partition, b.Partition)).StartBytes, Block: b)).ToList();
+            var reader = new MappedReader((long)g.Key.SizeBytes, placed.Select(p => (p.Start, (IByteReader)DeviceRegion.WholeDisk(p.Block.Device))).ToList());
+            var ranges = placed.SelectMany(p => p.Block.Used.Select(r => r.Shift(p.Start))).OrderBy(r => r.Offset).ToList();
+            return new DiskSource(g.Key.Index, g.Key.Name, reader, ranges);
+        }).ToList();
+
+    private static void Dispose(List<SourceTree> trees, List<BlockPartition> blocks)
+    {
+        foreach (var tree in trees)
+        {
+            tree.Dispose();
+        }
+        foreach (var block in blocks)
+        {
+            block.Device.Dispose();
+        }
+    }
+
     /// <summary>The receiver's layout, from the document and what the source's mounted filesystems say of themselves.</summary>
-    private (TargetLayout Layout, List<SourceTree> Trees) Complete(LayoutDocument document, ExcludeList excludes)
+    private (TargetLayout Layout, List<SourceTree> Trees, List<BlockPartition> Blocks) Complete(LayoutDocument document, ExcludeList excludes)
     {
         var mounts = MountTable.Read();
         var layout = new TargetLayout
@@ -114,6 +143,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             FreshUuids = document.FreshUuids,
         };
         var trees = new List<SourceTree>();
+        var blocks = new List<BlockPartition>();
         try
         {
             foreach (var (d, index) in document.Disks.Select((d, i) => (d, (uint)i)))
@@ -127,10 +157,16 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 };
                 foreach (var p in d.Partitions)
                 {
+                    if (p.Mode == "block")
+                    {
+                        var block = DescribeBlock(p, disk, mounts);
+                        blocks.Add(block);
+                        disk.Partitions.Add(block.Partition);
+                        continue;
+                    }
                     if (p.Mode != "file")
                     {
-                        throw new FerryException(ErrorCode.LayoutInvalid, $"disk {d.Name}: mode '{p.Mode}' in a layout is not supported; use file",
-                            "To keep partitions as they are, migrate the whole disk in block mode (--mode block --disk).");
+                        throw new FerryException(ErrorCode.LayoutInvalid, $"disk {d.Name}: mode '{p.Mode}' must be file or block");
                     }
                     var size = (ulong)(Size(p.Size, $"disk {d.Name} partition {p.MountPoint ?? p.Filesystem}") ?? 0);
                     if (p.Filesystem == "swap")
@@ -146,22 +182,61 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 }
                 layout.Disks.Add(disk);
             }
-            return (layout, trees);
+            return (layout, trees, blocks);
         }
         catch
         {
-            foreach (var tree in trees)
-            {
-                tree.Dispose();
-            }
+            Dispose(trees, blocks);
             throw;
         }
     }
 
-    /// <summary>The partition for a mount point: filesystem type, UUID and label from the source, and its used space.</summary>
-    private (LayoutPartition Partition, string Path) Describe(LayoutDocumentPartition p, uint tree, MountTable mounts)
+    /// <summary>
+    /// A block-mode partition: the source partition is copied by its used blocks into a partition of
+    /// the same size (rounded up to whole MiB), its filesystem untouched.
+    /// </summary>
+    private BlockPartition DescribeBlock(LayoutDocumentPartition p, LayoutDisk disk, MountTable mounts)
     {
-        var mountPoint = p.MountPoint ?? "";
+        var (mountPoint, _, mount) = FindMount(p.MountPoint, mounts);
+        var device = BlockDevice.OpenRead(mount.Source);
+        try
+        {
+            var region = DeviceRegion.WholeDisk(device);
+            var fs = FilesystemProbe.Probe(region);
+            var used = UsedRanges.Read(region, fs) ?? [new ByteRange(0, device.SizeBytes)];
+            if (Size(p.Size, $"disk {disk.Name} partition {mountPoint}") is { } requested && RoundUpMib(requested) != RoundUpMib(device.SizeBytes))
+            {
+                throw new FerryException(ErrorCode.LayoutInvalid,
+                    $"target layout: {mountPoint} is in block mode, which keeps the partition's size: {RoundUpMib(device.SizeBytes) >> 20} MiB, not {RoundUpMib(requested) >> 20} MiB",
+                    "Leave its size out, or use file mode to resize it.");
+            }
+            if (!mount.ReadOnly)
+            {
+                log.Warning("{MountPoint} is mounted read-write and is copied block by block while live; stop its writers for a consistent copy", mountPoint);
+            }
+            var partition = new LayoutPartition
+            {
+                Mode = "block",
+                MountPoint = mountPoint,
+                Filesystem = fs?.Type ?? "unknown",
+                Uuid = fs?.Uuid ?? "",
+                Label = fs?.Label ?? "",
+                SizeBytes = (ulong)device.SizeBytes,
+                UsedBytes = (ulong)RangeList.TotalLength(used),
+            };
+            return new BlockPartition(disk, partition, device, used);
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The source's mount of a layout's mount point, and where it is on this machine.</summary>
+    private (string MountPoint, string Path, MountEntry Mount) FindMount(string? mountPoint, MountTable mounts)
+    {
+        mountPoint ??= "";
         if (!LayoutRules.IsMountPoint(mountPoint))
         {
             throw new FerryException(ErrorCode.LayoutInvalid, $"target layout: mount point '{mountPoint}' must be an absolute path such as / or /data");
@@ -171,6 +246,13 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         var mount = mounts.Entries.LastOrDefault(m => m.MountPoint.TrimEnd('/') == full || (full.Length == 0 && m.MountPoint == "/"))
             ?? throw new FerryException(ErrorCode.LayoutInvalid, $"{mountPoint} is not a mount point on this server ({path} is not mounted)",
                 "List each filesystem to migrate by the mount point that `findmnt` shows for it.");
+        return (mountPoint, path, mount);
+    }
+
+    /// <summary>The partition for a mount point: filesystem type, UUID and label from the source, and its used space.</summary>
+    private (LayoutPartition Partition, string Path) Describe(LayoutDocumentPartition p, uint tree, MountTable mounts)
+    {
+        var (mountPoint, path, mount) = FindMount(p.MountPoint, mounts);
         var info = ProbeDevice(mount.Source);
         var target = p.Filesystem ?? (mount.FsType is "ext4" or "xfs" or "vfat" ? mount.FsType : "ext4");
         if (p.Filesystem is null && target != mount.FsType)

@@ -99,7 +99,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(e.Code, StatusCode.InvalidArgument, e.Message);
         }
-        var planned = request.Layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)p.UsedBytes);
+        var planned = request.Layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)(LayoutRules.IsBlock(p) ? p.SizeBytes : p.UsedBytes));
         CheckSpace(planned);
 
         sessions.CloseSessionsOf(request.SourceName);
@@ -113,7 +113,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot build the target disks in {work}: {e.Message}");
         }
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, new Dictionary<uint, IDiskTarget>(), format, disks);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
         return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = disks.Reused ? 1UL : 0UL }));

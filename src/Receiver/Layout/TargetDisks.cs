@@ -38,6 +38,22 @@ public sealed class TargetDisks
 
     public IReadOnlyDictionary<uint, TreeTarget> Trees => _trees;
 
+    /// <summary>Disks with block-mode partitions, as targets for Data frames that may write only inside those partitions.</summary>
+    public Dictionary<uint, Targets.IDiskTarget> OpenBlockTargets(TargetLayout layout)
+    {
+        var targets = new Dictionary<uint, Targets.IDiskTarget>();
+        foreach (var disk in layout.Disks)
+        {
+            var windows = LayoutRules.Plan(disk, layout.BootMode).Where(p => p.Partition is { } part && LayoutRules.IsBlock(part))
+                .Select(p => (p.StartBytes, p.SizeBytes)).ToList();
+            if (windows.Count > 0)
+            {
+                targets[disk.Index] = new Targets.PartitionWindowTarget(Targets.ImageFileTarget.OpenInPlace(RawPath(WorkDirectory, disk)), windows);
+            }
+        }
+        return targets;
+    }
+
     public IEnumerable<(uint Index, string Name, string RawPath)> RawDisks => _disks.Select(d => (d.Disk.Index, d.Disk.Name, d.Raw));
 
     public static async Task<TargetDisks> PrepareAsync(string workDirectory, TargetLayout layout, ILogger log, CancellationToken ct)
@@ -128,7 +144,7 @@ public sealed class TargetDisks
             _disks.Add((disk, raw, loop));
             var planned = LayoutRules.Plan(disk, layout.BootMode);
             await WaitForPartitionsAsync(loop, planned.Count, ct);
-            foreach (var p in planned.Where(p => !p.IsBiosBoot))
+            foreach (var p in planned.Where(p => !p.IsBiosBoot && !LayoutRules.IsBlock(p.Partition!)))
             {
                 var device = $"{loop}p{p.Number}";
                 var part = p.Partition!;

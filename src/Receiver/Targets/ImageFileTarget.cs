@@ -26,6 +26,16 @@ public sealed class ImageFileTarget : IDiskTarget
 
     public string Path { get; }
 
+    /// <summary>
+    /// Opens an existing image to write into in place (a file replication's working disk, whose
+    /// block-mode partitions arrive as Data frames): publishing only flushes, discarding only closes.
+    /// </summary>
+    public static ImageFileTarget OpenInPlace(string path)
+    {
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        return new ImageFileTarget(path, path, handle, RandomAccess.GetLength(handle));
+    }
+
     /// <summary>Creates an empty sparse image of <paramref name="size"/> bytes (anything unwritten reads as zeros).</summary>
     public static ImageFileTarget Create(string path, long size)
     {
@@ -82,14 +92,20 @@ public sealed class ImageFileTarget : IDiskTarget
     {
         Flush();
         _handle.Dispose();
-        File.Move(_partialPath, Path, overwrite: true);
+        if (_partialPath != Path)
+        {
+            File.Move(_partialPath, Path, overwrite: true);
+        }
     }
 
-    /// <summary>Closes the image; an unpublished image is removed, since it is incomplete.</summary>
+    /// <summary>Closes the image; an unpublished new image is removed, since it is incomplete.</summary>
     public void Discard()
     {
         _handle.Dispose();
-        File.Delete(_partialPath);
+        if (_partialPath != Path)
+        {
+            File.Delete(_partialPath);
+        }
     }
 
     public void Dispose() => _handle.Dispose();

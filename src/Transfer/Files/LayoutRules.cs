@@ -75,7 +75,7 @@ public static class LayoutRules
             {
                 throw Invalid($"{where} does not fit: the disk's {disk.SizeBytes >> 20} MiB hold {Math.Max(0, end - at) >> 20} MiB from there");
             }
-            var minimum = MinimumBytes(p.Filesystem, (long)p.UsedBytes);
+            var minimum = p.Mode == "block" ? (long)p.SizeBytes : MinimumBytes(p.Filesystem, (long)p.UsedBytes);
             if (size < minimum)
             {
                 throw new FerryException(ErrorCode.PartitionTooSmall,
@@ -109,6 +109,18 @@ public static class LayoutRules
         foreach (var (p, i) in disk.Partitions.Select((p, i) => (p, i)))
         {
             var where = Describe(disk, i, p);
+            if (p.Mode is not ("" or "file" or "block"))
+            {
+                throw Invalid($"{where}: mode '{p.Mode}' must be file or block");
+            }
+            if (p.Mode == "block")
+            {
+                if (p.SizeBytes == 0 || !IsMountPoint(p.MountPoint) || !mounts.Add(p.MountPoint))
+                {
+                    throw Invalid($"{where}: a block-mode partition keeps its source's size and needs its mount point, used once");
+                }
+                continue;
+            }
             if (!Filesystems.Contains(p.Filesystem))
             {
                 throw Invalid($"{where}: filesystem '{p.Filesystem}' is not one of {string.Join(", ", Filesystems)}");
@@ -143,6 +155,8 @@ public static class LayoutRules
             }
         }
     }
+
+    public static bool IsBlock(LayoutPartition p) => p.Mode == "block";
 
     public static bool IsMountPoint(string path) =>
         path == "/" || (path.StartsWith('/') && !path.EndsWith('/') && path.Length <= 1024
