@@ -127,6 +127,22 @@ public sealed class FileRulesTests
         Assert.Equal(ErrorCode.LayoutInvalid, Assert.Throws<FerryException>(() => LayoutRules.Validate(layout)).Code);
     }
 
+    [Fact]
+    public void LayoutRules_BlockPartition_NeedsItsSizeAndMountPointButNoKnownFilesystem()
+    {
+        var layout = new TargetLayout { BootMode = "uefi" };
+        var block = Part("/srv", 500L << 20, "btrfs", 400L << 20, 0);
+        block.Mode = "block";
+        layout.Disks.Add(Disk("gpt", 4L << 30, Part("/", 1L << 30, "ext4", 0, 0), block));
+        LayoutRules.Validate(layout);
+
+        block.SizeBytes = 0;
+        Assert.Equal(ErrorCode.LayoutInvalid, Assert.Throws<FerryException>(() => LayoutRules.Validate(layout)).Code);
+        block.SizeBytes = 500L << 20;
+        block.Mode = "blocks";
+        Assert.Equal(ErrorCode.LayoutInvalid, Assert.Throws<FerryException>(() => LayoutRules.Validate(layout)).Code);
+    }
+
     private static LayoutDisk Disk(string table, long size, params LayoutPartition[] partitions)
     {
         var disk = new LayoutDisk { Index = 0, Name = "vda", SizeBytes = (ulong)size, PartitionTable = table };
