@@ -2,12 +2,13 @@
 # make bench: Ferry against the tools users would otherwise use, on the same machine and data, in
 # one go. Each comparison runs its contenders alternately (page cache dropped before every run),
 # three times each, and reports the median. Writes a table and bench/results/latest.json.
-# Rows so far: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc).
-# File and incremental rows follow file replication and incremental sync.
+# Rows: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc); file-full and
+# file-resync-1pct (Ferry file replication vs rsync -aHAX to an rsync daemon). The block-incremental
+# row follows incremental block sync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "make bench needs root (loop devices, mount, drop_caches)" >&2; exit 1; }
-for p in lz4 netcat-openbsd time python3; do
+for p in lz4 netcat-openbsd time python3 rsync; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || { apt-get update -qq; apt-get install -y -qq "$p" >/dev/null; }
 done
 
@@ -16,11 +17,13 @@ DISK_GB=${DISK_GB:-4}
 work=$(mktemp -d /tmp/ferry-bench.XXXXXX)
 agent=$PWD/artifacts/agent/agent
 ferry=$PWD/artifacts/ferry/ferry
-loop= receiver=
+loop= receiver= daemon= floop= rloop=
 cleanup() {
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null && wait "$receiver" 2>/dev/null || true
-  mountpoint -q "$work/m" && umount "$work/m"
-  [ -n "$loop" ] && losetup -d "$loop"
+  [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  for m in "$work/m" "$work/src" "$work/rsync"; do mountpoint -q "$m" && umount "$m"; done
+  for l in "$loop" "$floop" "$rloop"; do [ -n "$l" ] && losetup -d "$l"; done
+  for l in $(losetup -j "$work/out/fbench/work/vda.raw" 2>/dev/null | cut -d: -f1); do losetup -d "$l"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -100,8 +103,111 @@ receiver=$!
 export FERRY_TOKEN=bench
 for _ in $(seq 100); do grep -q "Receiver ready" "$work/receiver.log" && break; sleep 0.1; done
 
-make_disk 30;  compare block-full-30pct
-make_disk 100; compare block-full-100pct
+# A tree as a server's /: 50,000 small files (text and binary, 0-16 KiB) in 500 directories, plus a
+# few large files; on its own ext4 filesystem, as the rsync daemon's target is.
+make_tree() {
+  truncate -s 2G "$work/src.img"; mkfs.ext4 -q -F "$work/src.img"
+  floop=$(losetup -f --show "$work/src.img"); mkdir -p "$work/src"; mount "$floop" "$work/src"
+  python3 - "$work/src" <<'PY'
+import os, random, sys
+root = sys.argv[1]; rnd = random.Random(1)
+words = b"the quick brown fox jumps over the lazy dog server config log entry value ".split()
+for i in range(50000):
+    d = os.path.join(root, f"d{i % 500:03d}", f"s{i % 7}")
+    os.makedirs(d, exist_ok=True)
+    n = rnd.randrange(0, 16384)
+    data = b" ".join(rnd.choice(words) for _ in range(n // 5))[:n] if i % 2 else os.urandom(n)
+    with open(os.path.join(d, f"f{i:05d}"), "wb") as f:
+        f.write(data)
+for name, size in (("big1.bin", 64 << 20), ("big2.log", 64 << 20), ("big3.db", 32 << 20)):
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(os.urandom(size) if name.endswith(".bin") else (b"2026-11-27 10:00:00 INFO request served in 12 ms\n" * (size // 49 + 1))[:size])
+PY
+  sync; echo "tree: 50,000 small files + 160 MiB in 3 large files, $(du -sh "$work/src" | cut -f1)" >&2
+  cat > "$work/layout.json" <<'JSON'
+{ "disks": [ { "name": "vda", "size": "2GiB", "partitions": [ { "mount_point": "/", "size": "0" } ] } ] }
+JSON
+  truncate -s 2G "$work/rsync.img"; mkfs.ext4 -q -F "$work/rsync.img"
+  rloop=$(losetup -f --show "$work/rsync.img"); mkdir -p "$work/rsync"; mount "$rloop" "$work/rsync"
+  local port; port=$(free_port)
+  printf 'uid = root\ngid = root\nuse chroot = no\n[bench]\npath = %s\nread only = false\n' "$work/rsync" > "$work/rsyncd.conf"
+  rsync --daemon --no-detach --address 127.0.0.1 --port "$port" --config "$work/rsyncd.conf" & daemon=$!
+  rsync_url="rsync://127.0.0.1:$port/bench/"
+  for _ in $(seq 50); do rsync "rsync://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# Changes 1% of the files the way a server does between syncs: 500 small files edited in place, one
+# large log appended to.
+change_tree() {
+  python3 - "$work/src" "$1" <<'PY'
+import os, random, sys
+root, run = sys.argv[1], int(sys.argv[2]); rnd = random.Random(100 + run)
+for i in rnd.sample(range(50000), 500):
+    p = os.path.join(root, f"d{i % 500:03d}", f"s{i % 7}", f"f{i:05d}")
+    size = os.path.getsize(p)
+    with open(p, "r+b") as f:
+        f.seek(size // 2); f.write(os.urandom(min(100, max(1, size - size // 2))))
+with open(os.path.join(root, "big2.log"), "ab") as f:
+    f.write(b"2026-11-27 11:00:00 INFO appended line\n" * 100)
+PY
+}
+
+# One timed Ferry file sync; FRESH=1 starts from an empty receiver.
+run_ferry_file() {
+  if [ "${FRESH:-0}" = 1 ]; then
+    for l in $(losetup -j "$work/out/fbench/work/vda.raw" 2>/dev/null | cut -d: -f1); do losetup -d "$l"; done
+    rm -rf "$work/out/fbench"
+  fi
+  drop_caches
+  local t0 t1 line
+  t0=$(date +%s.%N)
+  line=$(/usr/bin/time -f "%M" -o "$work/rss" "$agent" migrate --mode file --layout "$work/layout.json" --source-root "$work/src" \
+    --receiver 127.0.0.1 --control-port "$cport" --data-port "$dport" --source-name fbench --json-progress 2>/dev/null | tail -1)
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(sed -n 's/.*"wire_bytes":\([0-9]*\).*/\1/p' <<<"$line") $(cat "$work/rss") $(sed -n 's/.*"sync_s":\([0-9.]*\).*/\1/p' <<<"$line")"
+}
+
+# One timed rsync -aHAX to the daemon; FRESH=1 starts from an empty target. Its wire bytes are rsync's own "sent" count.
+run_rsync() {
+  [ "${FRESH:-0}" = 1 ] && find "$work/rsync" -mindepth 1 -delete
+  drop_caches
+  local t0 t1 sent
+  t0=$(date +%s.%N)
+  sent=$(rsync -aHAX --stats "$work/src/" "$rsync_url" | sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' | tr -d ,)
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $sent"
+}
+
+# Ferry's time is the whole run, images stored (qcow2, the default); ferry_sync_s is the part until the
+# receiver held every file, which is what rsync's time measures.
+compare_files() {
+  local name=$1 fresh=$2 f=() s=() b=() fw=0 bw=0 rss=0 r
+  for ((r = 0; r < RUNS; r++)); do
+    [ "$fresh" = 0 ] && change_tree "$r"
+    read -r t w m y < <(FRESH=$fresh run_ferry_file); f+=("$t"); s+=("$y"); fw=$w; [ "$m" -gt "$rss" ] && rss=$m
+    read -r t w < <(FRESH=$fresh run_rsync); b+=("$t"); bw=$w
+  done
+  local fm sm bm
+  fm=$(printf '%s\n' "${f[@]}" | median); sm=$(printf '%s\n' "${s[@]}" | median); bm=$(printf '%s\n' "${b[@]}" | median)
+  python3 - "$name" "$fm" "$bm" "$fw" "$bw" "$rss" "$sm" >> "$results" <<'PY'
+import json, sys
+name, fm, bm, fw, bw, rss, sm = sys.argv[1:]
+print(json.dumps({"name": name, "ferry_s": float(fm), "baseline": "rsync -aHAX to rsyncd", "baseline_s": float(bm),
+                  "ratio": round(float(bm) / float(fm), 2), "wire_bytes": int(fw), "baseline_wire_bytes": int(bw),
+                  "agent_peak_rss_mib": round(int(rss) / 1024, 1), "ferry_sync_s": round(float(sm), 3),
+                  "sync_ratio": round(float(bm) / float(sm), 2)}))
+PY
+}
+
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = block ]; then
+  make_disk 30;  compare block-full-30pct
+  make_disk 100; compare block-full-100pct
+fi
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = file ]; then
+  make_tree
+  compare_files file-full 1
+  compare_files file-resync-1pct 0
+fi
 
 mkdir -p bench/results
 python3 - "$results" > bench/results/latest.json <<'PY'
@@ -112,8 +218,9 @@ PY
 python3 - bench/results/latest.json <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(f"{'comparison':<20} {'ferry s':>8} {'baseline s':>11} {'ratio':>6} {'ferry wire':>12} {'baseline wire':>14}")
+print(f"{'comparison':<20} {'ferry s':>8} {'baseline s':>11} {'ratio':>6} {'ferry wire':>12} {'baseline wire':>14}  {'ferry sync s (ratio)':>20}")
 for r in d["comparisons"]:
-    print(f"{r['name']:<20} {r['ferry_s']:>8.2f} {r['baseline_s']:>11.2f} {r['ratio']:>6.2f} {r['wire_bytes']/2**20:>9.0f} MiB {r['baseline_wire_bytes']/2**20:>11.0f} MiB")
+    sync = f"{r['ferry_sync_s']:>8.2f} ({r['sync_ratio']:.2f})" if "ferry_sync_s" in r else ""
+    print(f"{r['name']:<20} {r['ferry_s']:>8.2f} {r['baseline_s']:>11.2f} {r['ratio']:>6.2f} {r['wire_bytes']/2**20:>9.0f} MiB {r['baseline_wire_bytes']/2**20:>11.0f} MiB  {sync:>20}")
 print(f"agent peak RSS: {d['agent_peak_rss_mib']} MiB")
 PY

@@ -36,4 +36,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 130, EventName = "TreeApplied", Level = LogLevel.Information,
         Message = "Session {SessionId}: tree {Tree} complete: {Entries} entries, {FilesWritten} file(s) written, {Unchanged} unchanged, {Deleted} deleted, {Resent} sent again")]
     public static partial void TreeApplied(ILogger logger, string sessionId, uint tree, long entries, long filesWritten, long unchanged, long deleted, long resent);
+
+    [LoggerMessage(EventId = 131, EventName = "ImagesStored", Level = LogLevel.Information,
+        Message = "Session {SessionId}: target disks unmounted and flushed in {DetachSeconds:0.0} s; images converted, checked and hashed in {StoreSeconds:0.0} s")]
+    public static partial void ImagesStored(ILogger logger, string sessionId, double detachSeconds, double storeSeconds);
 }

@@ -96,6 +96,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             reporter?.Report(final: true);
         }
 
+        var synced = clock.Elapsed;
         var diskBytes = layout.Disks.Sum(d => (long)d.SizeBytes);
         var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, diskBytes, ct);
         var s = sender.Stats;
@@ -104,7 +105,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         if (options.JsonProgress && console is not null)
         {
             var summary = new FileSummary("summary", s.Entries, s.WholeFiles, s.DeltaFiles, s.UnchangedFiles, s.DataWireBytes, s.LiteralBytes,
-                counters.WireBytes, s.ResentFiles, s.VanishedFiles, s.ChangedWhileRead, clock.Elapsed.TotalSeconds);
+                counters.WireBytes, s.ResentFiles, s.VanishedFiles, s.ChangedWhileRead, synced.TotalSeconds, clock.Elapsed.TotalSeconds);
             console.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary, AgentJsonContext.Default.FileSummary));
         }
         return new MigrationResult(counters.DoneBytes, counters.WireBytes, diskBytes, s.ResentFiles, clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());

@@ -15,14 +15,19 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
 {
     public async Task HandleAsync(Stream stream, string remote, CancellationToken stopping)
     {
-        using var writer = new FrameWriter(stream);
-        var reader = new FrameReader(new BufferedStream(stream, 256 * 1024));
+        // Answers are gathered and sent whenever the next read might wait for the agent.
+        using var writer = new FrameWriter(stream, 64 << 10);
+        var reader = new FrameReader(stream, 256 << 10);
         try
         {
             var session = await ReadHelloAsync(reader, stopping);
             using var files = new FileFrameHandler(session, writer, logger);
             while (true)
             {
+                if (reader.BufferedBytes < FrameHeader.Size && writer.HasPending)
+                {
+                    await writer.FlushAsync(stopping);
+                }
                 using var frame = await reader.ReadAsync(stopping);
                 if (frame is null)
                 {

@@ -43,7 +43,6 @@ internal sealed class FileFrameHandler(ReceiveSession session, FrameWriter write
                     var checksum = XxHash3.HashToUInt64(need.Signature);
                     await writer.WriteControlAsync(new FrameHeader(FrameType.Need, FrameFlags.None, h.Disk, (uint)need.BlockSize, (ulong)need.Kind, h.Sequence,
                         checksum, 0), need.Signature, ct);
-                    await writer.FlushAsync(ct);
                 }
                 return;
             case FrameType.FileData:
@@ -77,7 +76,6 @@ internal sealed class FileFrameHandler(ReceiveSession session, FrameWriter write
             case FrameType.FileEnd:
                 var placed = applier.End(h.Sequence, checked((long)h.Offset), h.Checksum, vanished: h.Length == 1);
                 await writer.WriteControlAsync(new FrameHeader(FrameType.FileAck, FrameFlags.None, h.Disk, 0, placed ? 0UL : 1UL, h.Sequence, 0, 0), [], ct);
-                await writer.FlushAsync(ct);
                 return;
             case FrameType.DirEnd:
                 applier.EndDirectory(frame.Payload);

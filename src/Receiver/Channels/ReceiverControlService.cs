@@ -220,9 +220,12 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             if (session.Layout is { } layout)
             {
                 var raws = layout.RawDisks.ToList();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 await layout.DetachAsync(context.CancellationToken);
+                var detached = clock.Elapsed;
                 manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken,
                     Path.Combine(options.OutputDirectory, session.SourceName));
+                Log.ImagesStored(logger, session.LogId, detached.TotalSeconds, (clock.Elapsed - detached).TotalSeconds);
             }
             else
             {

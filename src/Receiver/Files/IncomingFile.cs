@@ -19,6 +19,7 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
 
     private readonly XxHash3 _hash = new();
     private long _position;
+    private long _writtenEnd;
 
     public IncomingFile(ulong id, FileEntry entry, byte[] parent, byte[] name, SafeFileHandle temp, SafeFileHandle? basis, long basisSize, int blockSize)
     {
@@ -51,6 +52,12 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
     public int BlockSize { get; }
 
     public int BlockCount => Basis is null ? 0 : BlockSignature.BlockCount(BasisSize, BlockSize);
+
+    /// <summary>The name was a directory on the target when the file was announced; it goes when the file takes its place.</summary>
+    public bool ReplacesDirectory { get; init; }
+
+    /// <summary>Whether the file's directory is held open for it (see DirectoryState.InFlight).</summary>
+    public bool HoldsParent { get; set; }
 
     /// <summary>A frame for this file arrived damaged: its content is not trusted and the agent sends it again.</summary>
     public bool Damaged { get; set; }
@@ -92,6 +99,7 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
                 end += next;
             }
             RandomAccess.Write(Temp, data[start..end], _position + start);
+            _writtenEnd = Math.Max(_writtenEnd, _position + end);
             start = end;
         }
         _position += data.Length;
@@ -130,7 +138,11 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
             throw new ProtocolException($"file ends at {size} but {_position} bytes were written");
         }
         SkipTo(size);
-        PosixFiles.Truncate(Temp, size);
+        if (_writtenEnd != size)
+        {
+            // A trailing hole: the file's length is more than was written.
+            PosixFiles.Truncate(Temp, size);
+        }
         return !Damaged && _hash.GetCurrentHashAsUInt64() == checksum;
     }
 

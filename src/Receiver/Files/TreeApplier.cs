@@ -30,7 +30,7 @@ internal sealed class TreeApplier : IDisposable
     private readonly SafeFileHandle _staging;
     private readonly bool _posix;
     private readonly ILogger _log;
-    private readonly Dictionary<string, (DirectoryState State, FileEntry Entry)> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DirectoryState> _open = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, IncomingFile> _inFlight = [];
     private readonly Dictionary<string, ulong> _inFlightByPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<byte[]>> _pendingLinks = new(StringComparer.Ordinal);
@@ -75,9 +75,9 @@ internal sealed class TreeApplier : IDisposable
         }
         var key = EntryPath.Key(path);
         var parentKey = EntryPath.Key(parent);
-        if (_open.TryGetValue(parentKey, out var open))
+        if (_open.TryGetValue(parentKey, out var open) && !open.Ended)
         {
-            open.State.Seen.Add(EntryPath.Key(name));
+            open.Seen.Add(EntryPath.Key(name));
         }
         using var dir = Resolve(parent);
         switch (entry.Kind)
@@ -155,6 +155,21 @@ internal sealed class TreeApplier : IDisposable
         _inFlight.Remove(id);
         var key = EntryPath.Key(EntryPath.Join(file.Parent, file.Name));
         _inFlightByPath.Remove(key);
+        try
+        {
+            return EndFile(file, key, size, checksum, vanished);
+        }
+        finally
+        {
+            if (file.HoldsParent)
+            {
+                ReleaseDirectory(EntryPath.Key(file.Parent));
+            }
+        }
+    }
+
+    private bool EndFile(IncomingFile file, string key, long size, ulong checksum, bool vanished)
+    {
         using (file)
         {
             if (vanished)
@@ -185,21 +200,42 @@ internal sealed class TreeApplier : IDisposable
     {
         EntryPath.Check(path, "directory path");
         var key = EntryPath.Key(path);
-        if (!_open.Remove(key, out var open))
+        if (!_open.TryGetValue(key, out var open) || open.Ended)
         {
             throw new ProtocolException($"directory end for '{EntryPath.Show(path)}', which is not open");
         }
-        using (open.State)
+        foreach (var name in PosixFiles.ReadDirectory(open.Handle))
         {
-            foreach (var name in PosixFiles.ReadDirectory(open.State.Handle))
+            if (!open.Seen.Contains(EntryPath.Key(name)) && !(path.IsEmpty && name.AsSpan().SequenceEqual(Staging)))
             {
-                if (!open.State.Seen.Contains(EntryPath.Key(name)) && !(path.IsEmpty && name.AsSpan().SequenceEqual(Staging)))
-                {
-                    RemoveTree(open.State.Handle, name);
-                    Stats.Deleted++;
-                }
+                RemoveTree(open.Handle, name);
+                Stats.Deleted++;
             }
-            PosixFiles.SetTimesAt(open.State.Handle, "."u8, Access(open.Entry), Modify(open.Entry));
+        }
+        open.Ended = true;
+        open.Seen.Clear();
+        if (open.InFlight == 0)
+        {
+            CloseDirectory(key, open);
+        }
+    }
+
+    /// <summary>A file of this directory is in place (or given up): the last one lets an ended directory close.</summary>
+    private void ReleaseDirectory(string key)
+    {
+        if (_open.TryGetValue(key, out var open) && --open.InFlight == 0 && open.Ended)
+        {
+            CloseDirectory(key, open);
+        }
+    }
+
+    /// <summary>Sets an ended directory's times (nothing changes in it any more) and lets it go.</summary>
+    private void CloseDirectory(string key, DirectoryState open)
+    {
+        _open.Remove(key);
+        using (open)
+        {
+            PosixFiles.SetTimesAt(open.Handle, "."u8, Access(open.Entry), Modify(open.Entry));
         }
     }
 
@@ -215,9 +251,16 @@ internal sealed class TreeApplier : IDisposable
             _log.LogWarning("{Count} hard link(s) to {Path} not made: the file never arrived", links.Count, target);
         }
         _pendingLinks.Clear();
+        foreach (var (key, open) in _open.ToList())
+        {
+            if (open.Ended)
+            {
+                CloseDirectory(key, open);
+            }
+        }
         foreach (var open in _open.Values)
         {
-            open.State.Dispose();
+            open.Dispose();
         }
         _open.Clear();
         PreservingTimes(_root, () => RemoveTree(_root, Staging));
@@ -233,14 +276,23 @@ internal sealed class TreeApplier : IDisposable
         var exists = PosixFiles.TryStatAt(dir, name, out var current);
         if (exists && current.IsRegular && current.Size == (long)entry.Size && current.Modify == Modify(entry))
         {
-            ApplyMetadata(dir, name, entry, symlink: false);
+            ApplyMetadata(dir, name, entry, symlink: false, current: current);
             Stats.Unchanged++;
             return FileNeed.Nothing;
         }
 
         var tempName = System.Text.Encoding.ASCII.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        PosixFiles.UnlinkAt(_staging, tempName, directory: false);
-        var temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
+        SafeFileHandle temp;
+        try
+        {
+            temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
+        }
+        catch (PosixException e) when (e.Errno == PosixException.Exists)
+        {
+            // Left by an earlier connection of this session under the same id.
+            PosixFiles.UnlinkAt(_staging, tempName, directory: false);
+            temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
+        }
         SafeFileHandle? basis = null;
         try
         {
@@ -252,9 +304,18 @@ internal sealed class TreeApplier : IDisposable
                 blockSize = BlockSignature.BlockSizeFor(current.Size);
                 need = new FileNeed(FileNeedKind.Delta, blockSize, BlockSignature.ComputeWithSize(basis, current.Size, blockSize));
             }
-            var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize);
+            var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize)
+            {
+                ReplacesDirectory = exists && current.IsDirectory,
+            };
             _inFlight[id] = file;
             _inFlightByPath[key] = id;
+            if (_open.TryGetValue(EntryPath.Key(parent), out var directory))
+            {
+                // Its directory stays open (handle and times) until the file is in place.
+                directory.InFlight++;
+                file.HoldsParent = true;
+            }
             if (entry.Size == 0)
             {
                 End(id, 0, System.IO.Hashing.XxHash3.HashToUInt64([]), vanished: false);
@@ -272,12 +333,12 @@ internal sealed class TreeApplier : IDisposable
 
     private void Place(IncomingFile file)
     {
-        ApplyMetadata(_staging, file.TempName, file.Entry, symlink: false);
+        ApplyNewFileMetadata(file.TempName, file.Entry);
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
-        PreservingTimes(dir.Handle, () =>
+        PreservingTimesUnlessOpen(file.Parent, dir.Handle, () =>
         {
-            if (PosixFiles.TryStatAt(dir.Handle, file.Name, out var current) && current.IsDirectory)
+            if (file.ReplacesDirectory)
             {
                 RemoveTree(dir.Handle, file.Name);
             }
@@ -290,7 +351,7 @@ internal sealed class TreeApplier : IDisposable
             {
                 var (linkParent, linkName) = EntryPath.Split(link);
                 using var linkDir = Resolve(linkParent);
-                PreservingTimes(linkDir.Handle, () => CreateLink(path, linkDir.Handle, linkName));
+                PreservingTimesUnlessOpen(linkParent, linkDir.Handle, () => CreateLink(path, linkDir.Handle, linkName));
             }
         }
     }
@@ -326,23 +387,28 @@ internal sealed class TreeApplier : IDisposable
             throw new ProtocolException($"directory '{EntryPath.Show(entry.Path.Span)}' is announced twice, or too many directories are open");
         }
         var handle = PosixFiles.OpenDirectoryAt(parent, name);
-        _open[key] = (new DirectoryState(handle), entry);
+        _open[key] = new DirectoryState(handle, entry);
         ApplyMetadata(handle, "."u8, entry, symlink: false, times: false);
     }
 
-    private void ApplyMetadata(SafeFileHandle dir, ReadOnlySpan<byte> name, FileEntry entry, bool symlink, bool times = true)
+    /// <param name="current">What the target already has, when known: what already matches is left alone (an unchanged file costs a stat and a listxattr).</param>
+    private void ApplyMetadata(SafeFileHandle dir, ReadOnlySpan<byte> name, FileEntry entry, bool symlink, bool times = true, FileStatus? current = null)
     {
         if (_posix)
         {
             // Owner first: chown clears setuid/setgid and file capabilities, which the mode and xattrs then set.
-            PosixFiles.ChownAt(dir, name, entry.Uid, entry.Gid);
-            if (!symlink)
+            var chown = current is not { } c || c.Uid != entry.Uid || c.Gid != entry.Gid;
+            if (chown)
+            {
+                PosixFiles.ChownAt(dir, name, entry.Uid, entry.Gid);
+            }
+            if (!symlink && (chown || current?.Permissions != (entry.Mode & 0xFFF)))
             {
                 PosixFiles.ChmodAt(dir, name, entry.Mode & 0xFFF);
             }
             SyncXattrs(dir, name, entry);
         }
-        if (times)
+        if (times && (current is not { } s || s.Modify != Modify(entry) || s.Access != Access(entry)))
         {
             PosixFiles.SetTimesAt(dir, name, Access(entry), Modify(entry));
         }
@@ -382,6 +448,40 @@ internal sealed class TreeApplier : IDisposable
         }
     }
 
+    /// <summary>
+    /// A new file in the staging directory (root's, 0600, no xattrs) gets the entry's owner, mode,
+    /// xattrs and times with no more calls than differ.
+    /// </summary>
+    private void ApplyNewFileMetadata(byte[] tempName, FileEntry entry)
+    {
+        if (_posix)
+        {
+            if (entry.Uid != 0 || entry.Gid != 0)
+            {
+                PosixFiles.ChownAt(_staging, tempName, entry.Uid, entry.Gid);
+            }
+            PosixFiles.ChmodAt(_staging, tempName, entry.Mode & 0xFFF);
+            if (entry.Xattrs.Count > 0)
+            {
+                SyncXattrs(_staging, tempName, entry);
+            }
+        }
+        PosixFiles.SetTimesAt(_staging, tempName, Access(entry), Modify(entry));
+    }
+
+    /// <summary>A change in a directory still open needs nothing (its times are set when it closes); in a closed one, its times are kept.</summary>
+    private void PreservingTimesUnlessOpen(byte[] directory, SafeFileHandle handle, Action change)
+    {
+        if (_open.ContainsKey(EntryPath.Key(directory)))
+        {
+            change();
+        }
+        else
+        {
+            PreservingTimes(handle, change);
+        }
+    }
+
     /// <summary>Runs a change inside a directory that must not move the directory's own times.</summary>
     private static void PreservingTimes(SafeFileHandle dir, Action change)
     {
@@ -416,7 +516,7 @@ internal sealed class TreeApplier : IDisposable
     {
         if (_open.TryGetValue(EntryPath.Key(path), out var open))
         {
-            return new DirectoryLease(open.State.Handle, owned: false);
+            return new DirectoryLease(open.Handle, owned: false);
         }
         var current = new DirectoryLease(_root, owned: false);
         if (path.Length == 0)
@@ -471,7 +571,7 @@ internal sealed class TreeApplier : IDisposable
         _inFlight.Clear();
         foreach (var open in _open.Values)
         {
-            open.State.Dispose();
+            open.Dispose();
         }
         _open.Clear();
         _staging.Dispose();

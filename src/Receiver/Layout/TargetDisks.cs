@@ -273,7 +273,7 @@ public sealed class TargetDisks
             {
                 return;
             }
-            if (attempt == 5)
+            if (attempt == 1)
             {
                 // No udev here (containers, minimal hosts): ask the kernel for the partition nodes directly.
                 await TryRunAsync("partx", ct, "-a", loop);

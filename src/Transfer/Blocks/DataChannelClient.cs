@@ -26,7 +26,8 @@ public sealed class DataChannelClient : IAsyncDisposable
     {
         _stream = stream;
         _onFileFrame = onFileFrame;
-        _writer = new FrameWriter(stream);
+        // File replication sends many small frames: gather them (PushAsync sends what is gathered).
+        _writer = new FrameWriter(stream, onFileFrame is null ? 0 : 256 << 10);
         _reader = new FrameReader(stream);
         _readLoop = Task.Run(ReadLoopAsync);
     }

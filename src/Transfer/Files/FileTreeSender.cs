@@ -25,7 +25,8 @@ namespace Ferry.Transfer.Files;
 public sealed class FileTreeSender(TransferControl control, TransferProgress progress, Action<string> warn, int window = FileTreeSender.Window,
     int workers = 2) : IDisposable
 {
-    public const int Window = 64;
+    /// <summary>Regular files announced and not yet in place; the receiver allows 4,096.</summary>
+    public const int Window = 1024;
     private const int ReadChunk = 1 << 20;
     private const int MaxAttempts = 4;
 
@@ -208,6 +209,11 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                 {
                     await SendContentAsync(work, pending, abort.Token);
                 }
+                if (_work.Reader.Count == 0)
+                {
+                    // Nothing else to send now: let the receiver have what is gathered.
+                    await _channel!.PushAsync(abort.Token);
+                }
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -231,27 +237,26 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
         }
         try
         {
-            var before = PosixFiles.Stat(handle);
+            // The length announced is what is read; a file that grew or changed since is announced again.
             var hash = new XxHash3();
             long size;
             if (work.Kind == 1)
             {
-                size = await SendWholeAsync(handle, before.Size, work.Id, hash, ct);
+                size = await SendWholeAsync(handle, pending.Size, work.Id, hash, ct);
                 Stats.AddWhole();
             }
             else
             {
                 var basisSize = BinaryPrimitives.ReadInt64LittleEndian(work.Signature);
                 var encoder = new DeltaEncoder(new SignatureIndex(work.Signature.AsSpan(8), work.BlockSize, basisSize));
-                await encoder.EncodeAsync(handle, before.Size, hash, ops => SendDataAsync(FrameType.Delta, work.Id, 0, ops.Span, ct), ct);
+                await encoder.EncodeAsync(handle, pending.Size, hash, ops => SendDataAsync(FrameType.Delta, work.Id, 0, ops.Span, ct), ct);
                 size = encoder.Length;
                 Stats.AddDelta(encoder.LiteralBytes);
                 progress.AddSent(size, 0);
             }
             // Changed since the walk announced it (the receiver would stamp new bytes with the old time) or while it was read.
             var after = PosixFiles.Stat(handle);
-            pending.Changed = after.Modify != before.Modify || after.Change != before.Change || after.Size != size
-                || after.Modify != pending.Modified || after.Size != pending.Size;
+            pending.Changed = after.Modify != pending.Modified || after.Size != pending.Size || size != pending.Size;
             await channel.SendControlAsync(new FrameHeader(FrameType.FileEnd, FrameFlags.None, tree.Tree, 0, (ulong)size, work.Id,
                 hash.GetCurrentHashAsUInt64(), 0), [], ct);
         }

@@ -4,11 +4,19 @@ namespace Ferry.Transfer.Framing;
 
 /// <summary>
 /// Writes frames to a stream. Writes are serialised so that several tasks (a sender and the
-/// task answering a Nack) can share one connection without interleaving frames.
+/// task answering a Nack) can share one connection without interleaving frames. With
+/// <paramref name="bufferBytes"/>, small frames (file entries, acknowledgements) are gathered and
+/// leave together on <see cref="FlushAsync"/> or when the buffer fills: one system call and one
+/// packet for many frames.
 /// </summary>
-public sealed class FrameWriter(Stream stream) : IDisposable
+public sealed class FrameWriter(Stream stream, int bufferBytes = 0) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly byte[]? _buffer = bufferBytes > 0 ? new byte[bufferBytes] : null;
+    private int _used;
+
+    /// <summary>Whether frames are waiting in the buffer for <see cref="FlushAsync"/>.</summary>
+    public bool HasPending => Volatile.Read(ref _used) > 0;
 
     /// <summary>
     /// Writes a frame whose payload already sits in <paramref name="frame"/> after
@@ -17,10 +25,26 @@ public sealed class FrameWriter(Stream stream) : IDisposable
     public async ValueTask WriteAsync(FrameHeader header, Memory<byte> frame, CancellationToken cancellationToken)
     {
         header.Write(frame.Span);
+        var bytes = frame[..(FrameHeader.Size + (int)header.PayloadLength)];
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            await stream.WriteAsync(frame[..(FrameHeader.Size + (int)header.PayloadLength)], cancellationToken);
+            if (_buffer is null)
+            {
+                await stream.WriteAsync(bytes, cancellationToken);
+                return;
+            }
+            if (bytes.Length > _buffer.Length - _used)
+            {
+                await WriteBufferAsync(cancellationToken);
+            }
+            if (bytes.Length >= _buffer.Length)
+            {
+                await stream.WriteAsync(bytes, cancellationToken);
+                return;
+            }
+            bytes.CopyTo(_buffer.AsMemory(_used));
+            Volatile.Write(ref _used, _used + bytes.Length);
         }
         finally
         {
@@ -41,11 +65,21 @@ public sealed class FrameWriter(Stream stream) : IDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            await WriteBufferAsync(cancellationToken);
             await stream.FlushAsync(cancellationToken);
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private async ValueTask WriteBufferAsync(CancellationToken cancellationToken)
+    {
+        if (_buffer is not null && _used > 0)
+        {
+            await stream.WriteAsync(_buffer.AsMemory(0, _used), cancellationToken);
+            Volatile.Write(ref _used, 0);
         }
     }
 
