@@ -32,7 +32,7 @@ public static class ExitCodes
         ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace or ErrorCode.PartitionTooSmall => NoSpace,
         ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,
         ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry or ErrorCode.PathUnsafe => Protocol,
-        ErrorCode.ReceiverWrite => ReceiverWrite,
+        ErrorCode.ReceiverWrite or ErrorCode.BootFixup => ReceiverWrite,
         ErrorCode.Interrupted => Interrupted,
         _ => Internal,
     };

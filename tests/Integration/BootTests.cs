@@ -48,4 +48,45 @@ public sealed class BootTests
         Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
         Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task FileMigratedImage_IntoALayoutWithALargerRoot_BootsByItselfAndVerifiesItsPayload()
+    {
+        foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
+        {
+            Requires.Tool(tool);
+        }
+        using var dir = new TempDir();
+        var fixture = Path.Combine(AgentBinary.RepoRoot(), "tests", "Fixtures", "make-source-vm.sh");
+        Sh.Run("/bin/bash", [fixture, dir["source.img"]], null, TimeSpan.FromMinutes(10),
+            new Dictionary<string, string> { ["LABEL"] = "gpt", ["DATA"] = "part" }).Check("make-source-vm.sh");
+        using var source = LoopDisk.Create(dir["source.img"], 0, readOnly: true);
+        // The source server's filesystems as it mounts them: / (partition 3), /boot (2) and /data (4).
+        var src = source.Mount(3, dir["src"], "ro");
+        source.Mount(2, Path.Combine(src, "boot"), "ro");
+        source.Mount(4, Path.Combine(src, "data"), "ro");
+        File.WriteAllText(dir["layout.json"], """
+            { "boot_mode": "bios",
+              "disks": [ { "name": "vda", "size": "1GiB", "partition_table": "gpt", "partitions": [
+                { "mount_point": "/boot", "size": "128MiB" },
+                { "mount_point": "/", "size": "256MiB" },
+                { "mount_point": "/data", "size": "0" } ] } ] }
+            """);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src,
+            .. receiver.AgentArgs(), "--source-name", "fvm"])).WaitAsync(TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        source.UnmountAll();
+
+        var image = Path.Combine(dir["out"], "fvm", "vda.qcow2");
+        Sh.Run("qemu-img", "check", "-q", image).Check("qemu-img check on the stored image");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var boot = QemuBoot.Boot(image, dir, TimeSpan.FromMinutes(3));
+        Assert.True(boot.Booted, $"the file-migrated image did not boot: {boot.Marker}\n---- serial ----\n{boot.Serial[^Math.Min(4000, boot.Serial.Length)..]}");
+        Assert.Contains("verify=ok", boot.Marker, StringComparison.Ordinal);
+        Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
+        Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
+        Console.WriteLine($"file-migrated image booted to its marker in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using Ferry.Disks.Interop;
+using Ferry.Receiver.BootFixup;
 using Ferry.Receiver.Hosting;
 using Ferry.Receiver.Images;
 using Ferry.Receiver.Layout;
@@ -221,7 +222,18 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             {
                 var raws = layout.RawDisks.ToList();
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                await layout.DetachAsync(context.CancellationToken);
+                FileTargetBoot boot;
+                try
+                {
+                    boot = await FileTargetBoot.PlanAsync(layout, logger, context.CancellationToken);
+                    await layout.DetachAsync(context.CancellationToken);
+                    await boot.InstallAsync(logger, context.CancellationToken);
+                }
+                catch (IOException e)
+                {
+                    await layout.DetachAsync(CancellationToken.None);
+                    throw Refuse(ErrorCode.BootFixup, StatusCode.Internal, $"making the target bootable failed: {e.Message}");
+                }
                 var detached = clock.Elapsed;
                 manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken,
                     Path.Combine(options.OutputDirectory, session.SourceName));

@@ -21,6 +21,8 @@ public static class ExternalTool
         ["mount"] = "mount",
         ["umount"] = "mount",
         ["partx"] = "util-linux",
+        ["blkid"] = "util-linux",
+        ["grub-mkimage"] = "grub-common and grub-pc-bin",
     };
 
     public static async Task<string> RunAsync(string tool, IReadOnlyList<string> args, CancellationToken ct, string? input = null)

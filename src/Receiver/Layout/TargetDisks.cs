@@ -22,9 +22,11 @@ public sealed class TargetDisks
     private readonly Dictionary<uint, TreeTarget> _trees;
     private readonly ILogger _log;
 
-    private TargetDisks(string workDirectory, List<(LayoutDisk, string, string?)> disks, Dictionary<uint, TreeTarget> trees, bool reused, ILogger log)
+    private TargetDisks(string workDirectory, TargetLayout layout, List<(LayoutDisk, string, string?)> disks, Dictionary<uint, TreeTarget> trees, bool reused,
+        ILogger log)
     {
         WorkDirectory = workDirectory;
+        Layout = layout;
         _disks = disks;
         _trees = trees;
         Reused = reused;
@@ -32,6 +34,25 @@ public sealed class TargetDisks
     }
 
     public string WorkDirectory { get; }
+
+    /// <summary>The layout the disks were built from.</summary>
+    public TargetLayout Layout { get; }
+
+    /// <summary>The attached device of a partition of the layout (/dev/loopNpM).</summary>
+    public string DeviceOf(LayoutPartition partition)
+    {
+        foreach (var (disk, _, loop) in _disks)
+        {
+            var planned = LayoutRules.Plan(disk, Layout.BootMode).FirstOrDefault(p => ReferenceEquals(p.Partition, partition));
+            if (planned is not null && loop is not null)
+            {
+                return $"{loop}p{planned.Number}";
+            }
+        }
+        throw new InvalidOperationException("the partition is not on an attached disk of this layout");
+    }
+
+    public string RawPathOf(LayoutDisk disk) => RawPath(WorkDirectory, disk);
 
     /// <summary>Whether the disks of an earlier session were mounted again rather than made anew.</summary>
     public bool Reused { get; }
@@ -63,7 +84,7 @@ public sealed class TargetDisks
         if (File.Exists(layoutPath) && SameLayout(TargetLayout.Parser.ParseFrom(await File.ReadAllBytesAsync(layoutPath, ct)), layout)
             && layout.Disks.All(d => File.Exists(RawPath(workDirectory, d))))
         {
-            var reused = new TargetDisks(workDirectory, [], [], reused: true, log);
+            var reused = new TargetDisks(workDirectory, layout, [], [], reused: true, log);
             try
             {
                 await reused.AttachAsync(layout, format: false, ct);
@@ -81,7 +102,7 @@ public sealed class TargetDisks
             Directory.Delete(workDirectory, recursive: true);
         }
         Directory.CreateDirectory(workDirectory);
-        var fresh = new TargetDisks(workDirectory, [], [], reused: false, log);
+        var fresh = new TargetDisks(workDirectory, layout, [], [], reused: false, log);
         try
         {
             foreach (var disk in layout.Disks)

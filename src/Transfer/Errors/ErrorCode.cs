@@ -38,4 +38,5 @@ public enum ErrorCode
     PathUnsafe,
     LayoutInvalid,
     PartitionTooSmall,
+    BootFixup,
 }

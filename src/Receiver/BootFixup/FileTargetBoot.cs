@@ -1,0 +1,104 @@
+using Ferry.Receiver.Hosting;
+using Ferry.Receiver.Layout;
+using Ferry.Transfer.Files;
+using Ferry.Transfer.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.BootFixup;
+
+/// <summary>
+/// Makes the disks of a file replication bootable where the source booted with GRUB for BIOS: with
+/// fresh UUIDs, every reference in /etc/fstab, grub.cfg and /etc/default/grub is rewritten to the new
+/// ones (each change logged with file, line and reason); then GRUB's boot code goes onto the disk
+/// holding /boot (or /). Runs while the target filesystems are mounted (<see cref="PlanAsync"/>), and
+/// writes the boot code once they are detached (<see cref="InstallAsync"/>).
+/// </summary>
+public sealed class FileTargetBoot
+{
+    private readonly List<(string Raw, long Lba, long Sectors, string Uuid, string Prefix, string Modules)> _installs = [];
+
+    private FileTargetBoot()
+    {
+    }
+
+    public static async Task<FileTargetBoot> PlanAsync(TargetDisks disks, ILogger log, CancellationToken ct)
+    {
+        var boot = new FileTargetBoot();
+        var layout = disks.Layout;
+        var partitions = layout.Disks.SelectMany(d => d.Partitions).Where(p => !LayoutRules.IsBlock(p) && p.Filesystem != "swap").ToList();
+        var root = partitions.FirstOrDefault(p => p.MountPoint == "/");
+        var uuids = new Dictionary<LayoutPartition, string>();
+        foreach (var p in partitions)
+        {
+            uuids[p] = (await ExternalTool.RunAsync("blkid", ct, "-p", "-s", "UUID", "-o", "value", disks.DeviceOf(p))).Trim();
+        }
+        if (layout.FreshUuids && root is not null)
+        {
+            var references = new DiskReferences();
+            foreach (var p in partitions.Where(p => p.Uuid.Length > 0))
+            {
+                references.Uuid(p.Uuid, uuids[p]);
+            }
+            var rootPath = disks.Trees[root.Tree].MountPath;
+            var bootPath = partitions.FirstOrDefault(p => p.MountPoint == "/boot") is { } b ? disks.Trees[b.Tree].MountPath : Path.Combine(rootPath, "boot");
+            await RewriteAsync(Path.Combine(rootPath, "etc", "fstab"), "/etc/fstab", t => FstabRewriter.Rewrite(t, references), log, ct);
+            await RewriteAsync(Path.Combine(rootPath, "etc", "default", "grub"), "/etc/default/grub", t => KernelReferenceRewriter.Rewrite(t, references, "/etc/default/grub"), log, ct);
+            await RewriteAsync(Path.Combine(bootPath, "grub", "grub.cfg"), "/boot/grub/grub.cfg", t => KernelReferenceRewriter.Rewrite(t, references, "/boot/grub/grub.cfg"), log, ct);
+        }
+        if (layout.BootMode != "bios")
+        {
+            return boot;
+        }
+        foreach (var disk in layout.Disks)
+        {
+            var plan = LayoutRules.Plan(disk, layout.BootMode);
+            var holder = plan.Select(p => p.Partition).FirstOrDefault(p => p?.MountPoint == "/boot" && !LayoutRules.IsBlock(p))
+                ?? plan.Select(p => p.Partition).FirstOrDefault(p => p?.MountPoint == "/" && !LayoutRules.IsBlock(p));
+            if (holder is null)
+            {
+                continue;
+            }
+            var prefix = holder.MountPoint == "/boot" ? "/grub" : "/boot/grub";
+            var config = Path.Combine(disks.Trees[holder.Tree].MountPath, prefix.TrimStart('/'), "grub.cfg");
+            if (!File.Exists(config))
+            {
+                log.LogWarning("No GRUB configuration at {Prefix}/grub.cfg on the target's {MountPoint}: disk {Disk} gets no boot code and will not boot by itself",
+                    prefix, holder.MountPoint, disk.Name);
+                continue;
+            }
+            var ownModules = root is null ? null : Path.Combine(disks.Trees[root.Tree].MountPath, "usr", "lib", "grub", "i386-pc");
+            var modules = ownModules is not null && File.Exists(Path.Combine(ownModules, "boot.img")) ? ownModules : GrubBiosInstaller.ReceiverModules;
+            var (lba, sectors) = plan[0].IsBiosBoot
+                ? (plan[0].StartBytes / 512, plan[0].SizeBytes / 512)
+                : (1L, (plan[0].StartBytes / 512) - 1);
+            boot._installs.Add((disks.RawPathOf(disk), lba, sectors, uuids[holder], prefix, modules));
+        }
+        return boot;
+    }
+
+    /// <summary>Writes the planned boot code; the disks must be detached.</summary>
+    public async Task InstallAsync(ILogger log, CancellationToken ct)
+    {
+        foreach (var (raw, lba, sectors, uuid, prefix, modules) in _installs)
+        {
+            await GrubBiosInstaller.InstallAsync(raw, lba, sectors, uuid, prefix, modules, log, ct);
+        }
+    }
+
+    private static async Task RewriteAsync(string path, string name, Func<string, RewriteResult> rewrite, ILogger log, CancellationToken ct)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        var result = rewrite(await File.ReadAllTextAsync(path, ct));
+        foreach (var change in result.Changes)
+        {
+            log.LogInformation("Boot fix-up: {File} line {Line}: '{Before}' -> '{After}' ({Reason})", name, change.Line, change.Before, change.After, change.Reason);
+        }
+        if (result.Changes.Count > 0)
+        {
+            await File.WriteAllTextAsync(path, result.Text, ct);
+        }
+    }
+}
