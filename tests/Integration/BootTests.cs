@@ -49,8 +49,10 @@ public sealed class BootTests
         Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task FileMigratedImage_IntoALayoutWithALargerRoot_BootsByItselfAndVerifiesItsPayload()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task FileMigratedImage_IntoALayoutWithALargerRoot_BootsByItselfAndVerifiesItsPayload(bool freshUuids)
     {
         foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
         {
@@ -65,8 +67,8 @@ public sealed class BootTests
         var src = source.Mount(3, dir["src"], "ro");
         source.Mount(2, Path.Combine(src, "boot"), "ro");
         source.Mount(4, Path.Combine(src, "data"), "ro");
-        File.WriteAllText(dir["layout.json"], """
-            { "boot_mode": "bios",
+        File.WriteAllText(dir["layout.json"], $$"""
+            { "boot_mode": "bios", "fresh_uuids": {{(freshUuids ? "true" : "false")}},
               "disks": [ { "name": "vda", "size": "1GiB", "partition_table": "gpt", "partitions": [
                 { "mount_point": "/boot", "size": "128MiB" },
                 { "mount_point": "/", "size": "256MiB" },
@@ -78,6 +80,12 @@ public sealed class BootTests
             .. receiver.AgentArgs(), "--source-name", "fvm"])).WaitAsync(TimeSpan.FromMinutes(10));
         Assert.True(run.ExitCode == 0, run.Stderr);
         source.UnmountAll();
+        // With fresh UUIDs, fstab, grub.cfg's search and root= and GRUB's core image must all follow the new ones.
+        using (var work = LoopDisk.Create(Path.Combine(dir["out"], "fvm", "work", "vda.raw"), 0, readOnly: true))
+        {
+            Assert.Equal(!freshUuids, Uuid(source.Partition(3)) == Uuid(work.Partition(3)));
+            Assert.Equal(!freshUuids, Uuid(source.Partition(2)) == Uuid(work.Partition(2)));
+        }
 
         var image = Path.Combine(dir["out"], "fvm", "vda.qcow2");
         Sh.Run("qemu-img", "check", "-q", image).Check("qemu-img check on the stored image");
@@ -87,6 +95,8 @@ public sealed class BootTests
         Assert.Contains("verify=ok", boot.Marker, StringComparison.Ordinal);
         Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
         Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
-        Console.WriteLine($"file-migrated image booted to its marker in {clock.Elapsed.TotalSeconds:0.0} s");
+        Console.WriteLine($"file-migrated image (fresh UUIDs: {freshUuids}) booted to its marker in {clock.Elapsed.TotalSeconds:0.0} s");
     }
+
+    private static string Uuid(string device) => Sh.Run("blkid", "-p", "-s", "UUID", "-o", "value", device).Check("blkid").Stdout.Trim();
 }
