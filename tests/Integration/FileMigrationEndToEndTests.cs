@@ -142,6 +142,46 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(target, dir["tgt"])));
     }
 
+    [Fact]
+    public async Task AgentKilledMidTransfer_NextRunKeepsWhatArrivedAndCompletes()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        File.WriteAllText(dir["layout.json"], Layout);
+        var target = Path.Combine(dir["out"], "fm", "work", "mnt", "0");
+
+        // 40 Mbit/s: the ~80 MB tree takes about 15 s, long enough to be cut in the middle.
+        using (var agent = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(AgentBinary.Path,
+            ["migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(), "--source-name", "fm",
+             "--bandwidth", "40", "--json-progress"])
+        { RedirectStandardOutput = true, RedirectStandardError = true })!)
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (Count(target) < 1000 && !agent.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+            Assert.False(agent.HasExited, "the transfer finished before it could be cut");
+            agent.Kill();
+            await agent.WaitForExitAsync();
+        }
+        var arrived = Count(target);
+
+        var resumed = Migrate(dir, receiver, src);
+        output.WriteLine($"{arrived} files were in place when the agent was killed; the next run: {resumed}");
+        Assert.True(resumed.GetProperty("unchanged_files").GetInt64() >= arrived - 10, resumed.ToString());
+        Assert.True(resumed.GetProperty("whole_files").GetInt64() < 3300 - arrived + 10, resumed.ToString());
+        using var image = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
+    }
+
+    private static int Count(string root) => Directory.Exists(root)
+        ? Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Count(f => !f.Contains("/.ferry-partial/", StringComparison.Ordinal))
+        : 0;
+
     private const string MixedLayout = """
         { "disks": [ { "name": "vda", "size": "2GiB", "partitions": [
             { "mount_point": "/", "size": "600MiB" },

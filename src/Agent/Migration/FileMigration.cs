@@ -53,8 +53,9 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             }
             catch (Exception e)
             {
-                // Failed: the receiver keeps what it has, so a retry sends only what is missing. Cancelled: it drops everything.
-                await receiver.AbandonAsync(session.SessionId, keepPartial: e is not OperationCanceledException, e, log);
+                // Failed or interrupted: the receiver keeps what it has, so the next run sends only what is missing.
+                // A control-plane job that is cancelled is deleted: the receiver drops everything.
+                await receiver.AbandonAsync(session.SessionId, keepPartial: control is null || e is not OperationCanceledException, e, log);
                 throw;
             }
         }
