@@ -178,6 +178,17 @@ public sealed class ControlPlaneEndToEndTests
             Sh.Run("e2fsck", "-fn", copy.Partition(1)).Check("e2fsck -fn on the file job's image");
             var target = copy.Mount(1, dir["copy"], "ro");
             Assert.Equal("", FileSourceBuilder.Differences(root, target));
+            copy.UnmountAll();
+
+            // A second file job, cancelled while it runs, leaves no working copy and no image behind.
+            Sh.Bash($"head -c 100000000 /dev/urandom > {root}/incompressible.bin");
+            var second = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--mode", "file", "--layout", dir["layout.json"],
+                "--bandwidth", "20", "--json")).RootElement.GetProperty("id").GetString()!;
+            serve.Cli("job", "start", second);
+            var work = Path.Combine(dir["serve"], "images", sourceId, "work");
+            WaitFor(() => Done(serve, second), d => d > 0, "the second file job to move");
+            serve.Cli("job", "cancel", second);
+            WaitFor(() => Directory.Exists(work), exists => !exists, "the receiver to drop the cancelled job's working copy");
         }
         finally
         {
