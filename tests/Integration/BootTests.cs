@@ -16,14 +16,8 @@ public sealed class BootTests
     [InlineData("gpt")]
     public async Task BlockMigratedImage_BootsByItselfAndVerifiesItsPayload(string label)
     {
-        foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
-        {
-            Requires.Tool(tool);
-        }
         using var dir = new TempDir();
-        var fixture = Path.Combine(AgentBinary.RepoRoot(), "tests", "Fixtures", "make-source-vm.sh");
-        Sh.Run("/bin/bash", [fixture, dir["source.img"]], null, TimeSpan.FromMinutes(10),
-            new Dictionary<string, string> { ["LABEL"] = label, ["DATA"] = "part" }).Check("make-source-vm.sh");
+        BuildSourceVm(dir, label);
         using var source = LoopDisk.Create(dir["source.img"], 0, readOnly: true);
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
 
@@ -54,14 +48,8 @@ public sealed class BootTests
     [InlineData(true)]
     public async Task FileMigratedImage_IntoALayoutWithALargerRoot_BootsByItselfAndVerifiesItsPayload(bool freshUuids)
     {
-        foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
-        {
-            Requires.Tool(tool);
-        }
         using var dir = new TempDir();
-        var fixture = Path.Combine(AgentBinary.RepoRoot(), "tests", "Fixtures", "make-source-vm.sh");
-        Sh.Run("/bin/bash", [fixture, dir["source.img"]], null, TimeSpan.FromMinutes(10),
-            new Dictionary<string, string> { ["LABEL"] = "gpt", ["DATA"] = "part" }).Check("make-source-vm.sh");
+        BuildSourceVm(dir, "gpt");
         using var source = LoopDisk.Create(dir["source.img"], 0, readOnly: true);
         // The source server's filesystems as it mounts them: / (partition 3), /boot (2) and /data (4).
         var src = source.Mount(3, dir["src"], "ro");
@@ -96,6 +84,18 @@ public sealed class BootTests
         Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
         Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
         Console.WriteLine($"file-migrated image (fresh UUIDs: {freshUuids}) booted to its marker in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    /// <summary>The source server: tests/Fixtures/make-source-vm.sh with a separate /boot, / and an XFS /data partition, as DIR/source.img.</summary>
+    private static void BuildSourceVm(TempDir dir, string label)
+    {
+        foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
+        {
+            Requires.Tool(tool);
+        }
+        var fixture = Path.Combine(AgentBinary.RepoRoot(), "tests", "Fixtures", "make-source-vm.sh");
+        Sh.Run("/bin/bash", [fixture, dir["source.img"]], null, TimeSpan.FromMinutes(10),
+            new Dictionary<string, string> { ["LABEL"] = label, ["DATA"] = "part" }).Check("make-source-vm.sh");
     }
 
     private static string Uuid(string device) => Sh.Run("blkid", "-p", "-s", "UUID", "-o", "value", device).Check("blkid").Stdout.Trim();
