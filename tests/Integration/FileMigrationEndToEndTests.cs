@@ -55,6 +55,9 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.Equal(Blkid(source.Partition(2)), Blkid(target.Partition(3)));
         Assert.Contains("TYPE=\"swap\"", Sh.Run("blkid", "-p", target.Partition(4)).Stdout, StringComparison.Ordinal);
         Sh.Run("e2fsck", "-fn", target.Partition(2)).Check("e2fsck -fn on the new root");
+        // The new root has the source's ext4 features, not this mke2fs's defaults, so the source's kernel mounts it.
+        Assert.Equal(ExtFeatures(source.Partition(1)), ExtFeatures(target.Partition(2)));
+        Assert.DoesNotContain("metadata_csum", ExtFeatures(target.Partition(2)), StringComparison.Ordinal);
         Sh.Run("xfs_repair", "-n", target.Partition(3)).Check("xfs_repair -n on the new /data");
 
         var tgt = MountTarget(target, dir["tgt"]);
@@ -221,6 +224,11 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         f.Write(bytes);
         return count;
     }
+
+    /// <summary>dumpe2fs's feature list, less the state flags a mounted filesystem shows (needs_recovery, orphan_present).</summary>
+    private static string ExtFeatures(string device) => string.Join(' ', Sh.Run("dumpe2fs", "-h", device).Check("dumpe2fs -h").Stdout.Split('\n')
+        .Single(l => l.StartsWith("Filesystem features:", StringComparison.Ordinal))["Filesystem features:".Length..]
+        .Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(f => f is not ("needs_recovery" or "orphan_present")).Order(StringComparer.Ordinal));
 
     private static string Blkid(string device) =>
         string.Join(' ', Sh.Run("blkid", "-p", "-s", "TYPE", "-s", "UUID", "-s", "LABEL", "-o", "export", device).Check("blkid").Stdout

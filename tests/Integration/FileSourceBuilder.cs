@@ -26,7 +26,8 @@ internal static class FileSourceBuilder
             """);
         try
         {
-            Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", disk.Partition(1)).Check("mkfs.ext4");
+            // An older distribution's ext4 (group checksums, no metadata_csum or 64bit): the target must keep exactly these features.
+            Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", "-O", "^metadata_csum,^64bit,uninit_bg", disk.Partition(1)).Check("mkfs.ext4");
             Sh.Run("mkfs.xfs", "-q", "-f", "-L", "data", disk.Partition(2)).Check("mkfs.xfs");
             disk.Mount(1, root);
             Directory.CreateDirectory(Path.Combine(root, "data"));

@@ -265,7 +265,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         var uuid = info?.Uuid is { } u && (target == "vfat" ? u.Length == 9 : Guid.TryParse(u, out _)) ? u : "";
         var label = info?.Label ?? "";
         var space = FilesystemSpace.TryRead(path) ?? throw new FerryException(ErrorCode.SourceRead, $"cannot read the space used on {path}");
-        return (new LayoutPartition
+        var partition = new LayoutPartition
         {
             MountPoint = mountPoint,
             Filesystem = target,
@@ -273,7 +273,15 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             Label = label.Length <= (target switch { "xfs" => 12, "vfat" => 11, _ => 16 }) ? label : "",
             UsedBytes = (ulong)space.UsedBytes,
             Tree = tree,
-        }, path);
+        };
+        if (target == "ext4" && info is { Features.Count: > 0 })
+        {
+            // The new ext4 gets the source's features and geometry: the source's kernel boots with it.
+            partition.ExtFeatures.AddRange(info.Features.Contains("extent") ? info.Features : [.. info.Features, "extent"]);
+            partition.BlockSize = (uint)info.BlockSize;
+            partition.InodeSize = (uint)info.InodeSize;
+        }
+        return (partition, path);
     }
 
     private FilesystemInfo? ProbeDevice(string device)

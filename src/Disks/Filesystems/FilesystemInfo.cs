@@ -12,6 +12,12 @@ public sealed record FilesystemInfo(
     int BlockSize,
     long? UsedBytes)
 {
+    /// <summary>ext2/3/4: the feature names as mke2fs knows them (see <see cref="ExtFeatures"/>); empty otherwise.</summary>
+    public IReadOnlyList<string> Features { get; init; } = [];
+
+    /// <summary>ext2/3/4: bytes per inode record; 0 otherwise.</summary>
+    public int InodeSize { get; init; }
+
     /// <summary>A filesystem whose allocation map Ferry reads, so only used blocks are sent.</summary>
     public bool HasAllocationMap => Type is "ext2" or "ext3" or "ext4" or "xfs";
 }

@@ -27,7 +27,11 @@ public static class FilesystemProbe
         {
             var ext = ExtSuperblock.Parse(head.AsSpan(ExtSuperblock.Offset, ExtSuperblock.Size));
             return new FilesystemInfo(ext.TypeName, ext.Uuid, ext.Label, ext.BlocksCount * ext.BlockSize, ext.BlockSize,
-                (ext.BlocksCount - ext.FreeBlocks) * ext.BlockSize);
+                (ext.BlocksCount - ext.FreeBlocks) * ext.BlockSize)
+            {
+                Features = ExtFeatures.Names(ext.Compat, ext.RoCompat, ext.Incompat),
+                InodeSize = ext.InodeSize,
+            };
         }
         if (XfsSuperblock.HasMagic(head))
         {

@@ -196,6 +196,13 @@ public sealed class TargetDisks
             case "ext4":
                 tool = "mkfs.ext4";
                 args.AddRange(["-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1"]);
+                if (p.ExtFeatures.Count > 0)
+                {
+                    // Exactly the source's features, not this mke2fs's defaults (which an older source kernel may not mount).
+                    args.AddRange(["-O", "none," + string.Join(',', p.ExtFeatures)]);
+                }
+                AddIf(args, "-b", p.BlockSize is 1024 or 2048 or 4096 ? p.BlockSize.ToString(CultureInfo.InvariantCulture) : null);
+                AddIf(args, "-I", p.InodeSize is 128 or 256 or 512 or 1024 ? p.InodeSize.ToString(CultureInfo.InvariantCulture) : null);
                 AddIf(args, "-U", uuid);
                 AddIf(args, "-L", p.Label.Length > 0 ? p.Label : null);
                 break;

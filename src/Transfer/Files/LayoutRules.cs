@@ -153,6 +153,11 @@ public static class LayoutRules
             {
                 throw Invalid($"{where}: '{p.Uuid}' is not a valid {p.Filesystem} UUID");
             }
+            if (p.ExtFeatures.Count > 40 || p.ExtFeatures.Any(f => f.Length is 0 or > 32 || !f.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
+                || (p.ExtFeatures.Count > 0 && p.Filesystem != "ext4") || p.BlockSize is not (0 or 1024 or 2048 or 4096) || p.InodeSize is not (0 or 128 or 256 or 512 or 1024))
+            {
+                throw Invalid($"{where}: the ext4 features, block size or inode size are malformed");
+            }
         }
     }
 

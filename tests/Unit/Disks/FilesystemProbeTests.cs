@@ -38,6 +38,29 @@ public sealed class FilesystemProbeTests
         Assert.InRange(fs.SizeBytes, 1, file.Length);
     }
 
+    [Theory]
+    [InlineData("mkfs.ext4", "-q -F")]
+    [InlineData("mkfs.ext4", "-q -F -b 1024 -I 128 -O ^64bit,^flex_bg,^metadata_csum,uninit_bg,quota")]
+    [InlineData("mkfs.ext3", "-q -F")]
+    [InlineData("mkfs.ext2", "-q -F")]
+    public void Probe_ExtFilesystem_NamesTheFeaturesAsDumpe2fsDoes(string mkfs, string options)
+    {
+        Requires.Tool(mkfs);
+        Requires.Tool("dumpe2fs");
+        using var dir = new TempDir();
+        var image = ImageFile.Create(dir["fs.img"], 64L << 20);
+        Sh.Run(mkfs, [.. options.Split(' '), image], null, TimeSpan.FromMinutes(1)).Check(mkfs);
+        var line = Sh.Run("dumpe2fs", "-h", image).Check("dumpe2fs").Stdout.Split('\n').Single(l => l.StartsWith("Filesystem features:", StringComparison.Ordinal));
+        // dumpe2fs also lists state (needs_recovery) and spells extents "extent"; both sides are compared as sets.
+        var expected = line["Filesystem features:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+
+        using var file = new ImageFile(image);
+        var fs = FilesystemProbe.Probe(file)!;
+
+        Assert.Equal(expected.Order(), fs.Features.Order());
+        Assert.Equal(options.Contains("-I 128", StringComparison.Ordinal) ? 128 : 256, fs.InodeSize);
+    }
+
     [Fact]
     public void Probe_LvmPhysicalVolumeLabel_ReportsLvm2MemberWithBlkidStyleUuid()
     {
