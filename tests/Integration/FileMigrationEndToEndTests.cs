@@ -58,6 +58,8 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         // The new root has the source's ext4 features, not this mke2fs's defaults, so the source's kernel mounts it.
         Assert.Equal(ExtFeatures(source.Partition(1)), ExtFeatures(target.Partition(2)));
         Assert.DoesNotContain("metadata_csum", ExtFeatures(target.Partition(2)), StringComparison.Ordinal);
+        Assert.Equal(XfsVersion(source.Partition(2)), XfsVersion(target.Partition(3)));
+        Assert.DoesNotContain("REFLINK", XfsVersion(target.Partition(3)), StringComparison.Ordinal);
         Sh.Run("xfs_repair", "-n", target.Partition(3)).Check("xfs_repair -n on the new /data");
 
         var tgt = MountTarget(target, dir["tgt"]);
@@ -229,6 +231,10 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
     private static string ExtFeatures(string device) => string.Join(' ', Sh.Run("dumpe2fs", "-h", device).Check("dumpe2fs -h").Stdout.Split('\n')
         .Single(l => l.StartsWith("Filesystem features:", StringComparison.Ordinal))["Filesystem features:".Length..]
         .Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(f => f is not ("needs_recovery" or "orphan_present")).Order(StringComparer.Ordinal));
+
+    /// <summary>xfs_db's feature names ("versionnum [...] = V5,NLINK,..."), less ATTR, which the first xattr written sets.</summary>
+    private static string XfsVersion(string device) => string.Join(',', Sh.Run("xfs_db", "-r", "-c", "version", device).Check("xfs_db version").Stdout
+        .Split('=')[^1].Trim().Split(',').Where(f => f is not ("ATTR" or "ATTR2")).Order(StringComparer.Ordinal));
 
     private static string Blkid(string device) =>
         string.Join(' ', Sh.Run("blkid", "-p", "-s", "TYPE", "-s", "UUID", "-s", "LABEL", "-o", "export", device).Check("blkid").Stdout

@@ -28,7 +28,8 @@ internal static class FileSourceBuilder
         {
             // An older distribution's ext4 (group checksums, no metadata_csum or 64bit): the target must keep exactly these features.
             Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", "-O", "^metadata_csum,^64bit,uninit_bg", disk.Partition(1)).Check("mkfs.ext4");
-            Sh.Run("mkfs.xfs", "-q", "-f", "-L", "data", disk.Partition(2)).Check("mkfs.xfs");
+            // An XFS of an older mkfs.xfs (no reflink, bigtime or inobtcount): the target must keep that too.
+            Sh.Run("mkfs.xfs", "-q", "-f", "-L", "data", "-m", "reflink=0,bigtime=0,inobtcount=0", disk.Partition(2)).Check("mkfs.xfs");
             disk.Mount(1, root);
             Directory.CreateDirectory(Path.Combine(root, "data"));
             var data = disk.Mount(2, Path.Combine(root, "data"));

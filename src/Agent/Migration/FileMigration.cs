@@ -274,12 +274,16 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             UsedBytes = (ulong)space.UsedBytes,
             Tree = tree,
         };
-        if (target == "ext4" && info is { Features.Count: > 0 })
+        if (target == "ext4" && info is { Type: "ext2" or "ext3" or "ext4", Features.Count: > 0 })
         {
             // The new ext4 gets the source's features and geometry: the source's kernel boots with it.
-            partition.ExtFeatures.AddRange(info.Features.Contains("extent") ? info.Features : [.. info.Features, "extent"]);
+            partition.Features.AddRange(info.Features.Contains("extent") ? info.Features : [.. info.Features, "extent"]);
             partition.BlockSize = (uint)info.BlockSize;
             partition.InodeSize = (uint)info.InodeSize;
+        }
+        else if (target == "xfs" && info is { Type: "xfs" })
+        {
+            partition.Features.AddRange(info.Features);
         }
         return (partition, path);
     }

@@ -12,7 +12,10 @@ public sealed record FilesystemInfo(
     int BlockSize,
     long? UsedBytes)
 {
-    /// <summary>ext2/3/4: the feature names as mke2fs knows them (see <see cref="ExtFeatures"/>); empty otherwise.</summary>
+    /// <summary>
+    /// Features a new filesystem must have to match this one: ext2/3/4, the names mke2fs knows (see
+    /// <see cref="ExtFeatures"/>); XFS, mkfs.xfs settings such as "reflink=0"; empty otherwise.
+    /// </summary>
     public IReadOnlyList<string> Features { get; init; } = [];
 
     /// <summary>ext2/3/4: bytes per inode record; 0 otherwise.</summary>

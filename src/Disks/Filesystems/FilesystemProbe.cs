@@ -37,7 +37,10 @@ public static class FilesystemProbe
         {
             var xfs = XfsSuperblock.Parse(head);
             return new FilesystemInfo("xfs", xfs.Uuid, xfs.Label, xfs.DataBlocks * xfs.BlockSize, xfs.BlockSize,
-                (xfs.DataBlocks - xfs.FreeDataBlocks) * xfs.BlockSize);
+                (xfs.DataBlocks - xfs.FreeDataBlocks) * xfs.BlockSize)
+            {
+                Features = xfs.MkfsFeatures,
+            };
         }
         return ProbeLvm(head) ?? ProbeSwap(head, region) ?? ProbeBtrfs(region) ?? ProbeVfat(head);
     }

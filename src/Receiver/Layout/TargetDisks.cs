@@ -196,10 +196,10 @@ public sealed class TargetDisks
             case "ext4":
                 tool = "mkfs.ext4";
                 args.AddRange(["-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1"]);
-                if (p.ExtFeatures.Count > 0)
+                if (p.Features.Count > 0)
                 {
                     // Exactly the source's features, not this mke2fs's defaults (which an older source kernel may not mount).
-                    args.AddRange(["-O", "none," + string.Join(',', p.ExtFeatures)]);
+                    args.AddRange(["-O", "none," + string.Join(',', p.Features)]);
                 }
                 AddIf(args, "-b", p.BlockSize is 1024 or 2048 or 4096 ? p.BlockSize.ToString(CultureInfo.InvariantCulture) : null);
                 AddIf(args, "-I", p.InodeSize is 128 or 256 or 512 or 1024 ? p.InodeSize.ToString(CultureInfo.InvariantCulture) : null);
@@ -209,7 +209,15 @@ public sealed class TargetDisks
             case "xfs":
                 tool = "mkfs.xfs";
                 args.AddRange(["-q", "-f"]);
-                AddIf(args, "-m", uuid is null ? null : "uuid=" + uuid);
+                // The source's on-disk features (mkfs.xfs defaults such as reflink and bigtime need newer kernels).
+                var metadata = p.Features.Where(f => f.Split('=')[0] is not ("sparse" or "nrext64")).ToList();
+                var inodes = p.Features.Where(f => f.Split('=')[0] is "sparse" or "nrext64").ToList();
+                if (uuid is not null)
+                {
+                    metadata.Add("uuid=" + uuid);
+                }
+                AddIf(args, "-m", metadata.Count > 0 ? string.Join(',', metadata) : null);
+                AddIf(args, "-i", inodes.Count > 0 ? string.Join(',', inodes) : null);
                 AddIf(args, "-L", p.Label.Length > 0 ? p.Label : null);
                 break;
             case "vfat":

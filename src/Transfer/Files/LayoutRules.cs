@@ -153,15 +153,24 @@ public static class LayoutRules
             {
                 throw Invalid($"{where}: '{p.Uuid}' is not a valid {p.Filesystem} UUID");
             }
-            if (p.ExtFeatures.Count > 40 || p.ExtFeatures.Any(f => f.Length is 0 or > 32 || !f.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
-                || (p.ExtFeatures.Count > 0 && p.Filesystem != "ext4") || p.BlockSize is not (0 or 1024 or 2048 or 4096) || p.InodeSize is not (0 or 128 or 256 or 512 or 1024))
+            if (!FeaturesAreWellFormed(p) || p.BlockSize is not (0 or 1024 or 2048 or 4096) || p.InodeSize is not (0 or 128 or 256 or 512 or 1024))
             {
-                throw Invalid($"{where}: the ext4 features, block size or inode size are malformed");
+                throw Invalid($"{where}: the filesystem features, block size or inode size are malformed");
             }
         }
     }
 
     public static bool IsBlock(LayoutPartition p) => p.Mode == "block";
+
+    /// <summary>XFS settings the receiver passes to mkfs.xfs -m/-i; nothing else is accepted.</summary>
+    public static readonly IReadOnlyList<string> XfsSettings = ["crc", "finobt", "rmapbt", "reflink", "inobtcount", "bigtime", "sparse", "nrext64"];
+
+    private static bool FeaturesAreWellFormed(LayoutPartition p) => p.Features.Count <= 40 && p.Filesystem switch
+    {
+        "ext4" => p.Features.All(f => f.Length is > 0 and <= 32 && f.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_')),
+        "xfs" => p.Features.All(f => f.Split('=') is [var name, "0" or "1"] && XfsSettings.Contains(name)),
+        _ => p.Features.Count == 0,
+    };
 
     public static bool IsMountPoint(string path) =>
         path == "/" || (path.StartsWith('/') && !path.EndsWith('/') && path.Length <= 1024

@@ -61,6 +61,20 @@ public sealed class FilesystemProbeTests
         Assert.Equal(options.Contains("-I 128", StringComparison.Ordinal) ? 128 : 256, fs.InodeSize);
     }
 
+    [Theory]
+    [InlineData("-q -f", "crc=1 finobt=1 rmapbt=0 reflink=1 inobtcount=1 bigtime=1 sparse=1")]
+    [InlineData("-q -f -m reflink=0,bigtime=0,inobtcount=0,rmapbt=1 -i sparse=0", "crc=1 finobt=1 rmapbt=1 reflink=0 inobtcount=0 bigtime=0 sparse=0")]
+    public void Probe_Xfs_ReportsTheSettingsMkfsXfsMadeItWith(string options, string expected)
+    {
+        Requires.Tool("mkfs.xfs");
+        using var dir = new TempDir();
+        var image = ImageFile.Create(dir["fs.img"], 320L << 20);
+        Sh.Run("mkfs.xfs", [.. options.Split(' '), image], null, TimeSpan.FromMinutes(1)).Check("mkfs.xfs");
+
+        using var file = new ImageFile(image);
+        Assert.Equal(expected, string.Join(' ', FilesystemProbe.Probe(file)!.Features));
+    }
+
     [Fact]
     public void Probe_LvmPhysicalVolumeLabel_ReportsLvm2MemberWithBlkidStyleUuid()
     {
