@@ -45,7 +45,7 @@ public sealed class ControlPlaneEndToEndTests
             var jobId = job.GetProperty("id").GetString()!;
             Assert.Equal("Ready", job.GetProperty("state").GetString());
             serve.Cli("job", "start", jobId);
-            var finished = WaitFor(() => JsonDocument.Parse(serve.Cli("job", "show", jobId, "--json")).RootElement,
+            var finished = Poll.Until(Patience, () => JsonDocument.Parse(serve.Cli("job", "show", jobId, "--json")).RootElement,
                 j => j.GetProperty("state").GetString() is "Finished" or "InError", "the job to end");
             Assert.True(finished.GetProperty("state").GetString() == "Finished", $"job ended as {finished}\nserve log:\n{serve.Log}");
             var progress = finished.GetProperty("progress");
@@ -88,11 +88,11 @@ public sealed class ControlPlaneEndToEndTests
 
             var pid = int.Parse(File.ReadAllText(Path.Combine(agentDir, "agent.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Sh.Run("kill", "-9", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Check("kill -9 the background agent");
-            WaitFor(() => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Offline", "the source to go Offline");
+            Poll.Until(Patience, () => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Offline", "the source to go Offline");
 
             var restart = Sh.Run(Path.Combine(agentDir, "agent"), ["--server", serve.Url, "--yes"], null, Patience);
             Assert.True(restart.ExitCode == 0, restart.Stderr);
-            var back = WaitFor(() => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Available",
+            var back = Poll.Until(Patience, () => Single(serve.Cli("source", "list", "--json")), s => s.GetProperty("state").GetString() == "Available",
                 "the source to come back");
             Assert.Equal(id, back.GetProperty("id").GetString());
         }
@@ -122,7 +122,7 @@ public sealed class ControlPlaneEndToEndTests
             var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--bandwidth", "40", "--json"))
                 .RootElement.GetProperty("id").GetString()!;
             serve.Cli("job", "start", jobId);
-            WaitFor(() => Done(serve, jobId), d => d > 0, "the transfer to start");
+            Poll.Until(Patience, () => Done(serve, jobId), d => d > 0, "the transfer to start");
 
             serve.Cli("job", "pause", jobId);
             var paused = WaitForStable(() => Done(serve, jobId), "the paused transfer to stop moving");
@@ -132,12 +132,12 @@ public sealed class ControlPlaneEndToEndTests
             serve.Cli("job", "modify", jobId, "--bandwidth", "400", "--compress", "0");
             Assert.Equal(400, Show(serve, jobId).GetProperty("settings").GetProperty("bandwidth_mbit").GetDouble());
             serve.Cli("job", "resume", jobId);
-            WaitFor(() => Done(serve, jobId), d => d > paused, "the resumed transfer to move again");
+            Poll.Until(Patience, () => Done(serve, jobId), d => d > paused, "the resumed transfer to move again");
 
             serve.Cli("job", "cancel", jobId);
             Assert.Equal("Deleting", Show(serve, jobId).GetProperty("state").GetString());
             var images = Path.Combine(dir["serve"], "images", sourceId);
-            WaitFor(() => Directory.Exists(images) ? Directory.GetFiles(images).Length : 0, n => n == 0, "the receiver to drop the unfinished image");
+            Poll.Until(Patience, () => Directory.Exists(images) ? Directory.GetFiles(images).Length : 0, n => n == 0, "the receiver to drop the unfinished image");
             Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
         }
         finally
@@ -171,7 +171,7 @@ public sealed class ControlPlaneEndToEndTests
             Assert.Equal("file", job.GetProperty("settings").GetProperty("mode").GetString());
             var jobId = job.GetProperty("id").GetString()!;
             serve.Cli("job", "start", jobId);
-            var finished = WaitFor(() => Show(serve, jobId), j => j.GetProperty("state").GetString() is "Finished" or "InError", "the file job to end");
+            var finished = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("state").GetString() is "Finished" or "InError", "the file job to end");
             Assert.True(finished.GetProperty("state").GetString() == "Finished", $"job ended as {finished}\nserve log:\n{serve.Log}");
 
             using var copy = LoopDisk.Create(finished.GetProperty("images")[0].GetString()!, 0, readOnly: true);
@@ -186,9 +186,9 @@ public sealed class ControlPlaneEndToEndTests
                 "--bandwidth", "20", "--json")).RootElement.GetProperty("id").GetString()!;
             serve.Cli("job", "start", second);
             var work = Path.Combine(dir["serve"], "images", sourceId, "work");
-            WaitFor(() => Done(serve, second), d => d > 0, "the second file job to move");
+            Poll.Until(Patience, () => Done(serve, second), d => d > 0, "the second file job to move");
             serve.Cli("job", "cancel", second);
-            WaitFor(() => Directory.Exists(work), exists => !exists, "the receiver to drop the cancelled job's working copy");
+            Poll.Until(Patience, () => Directory.Exists(work), exists => !exists, "the receiver to drop the cancelled job's working copy");
         }
         finally
         {
@@ -229,24 +229,4 @@ public sealed class ControlPlaneEndToEndTests
     }
 
     private static JsonElement Single(string json) => Assert.Single(JsonDocument.Parse(json).RootElement.EnumerateArray().ToList());
-
-    /// <summary>Polls until the condition holds or the patience runs out (a condition, not a fixed sleep).</summary>
-    private static T WaitFor<T>(Func<T> read, Func<T, bool> done, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var value = read();
-            if (done(value))
-            {
-                return value;
-            }
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {Patience} for {what}; last seen: {value}");
-            }
-            using var tick = new ManualResetEventSlim();
-            tick.Wait(TimeSpan.FromMilliseconds(250));
-        }
-    }
 }

@@ -148,9 +148,7 @@ public sealed class HostileAgentFileTests
         writer.WriteControlAsync(new FrameHeader(FrameType.Entry, FrameFlags.None, 0, 0, 0, id, 0, 0), entry.ToByteArray(), default).AsTask();
 
     /// <summary>Every path under <paramref name="top"/> outside the target root, with its size: what a hostile stream must not change.</summary>
-    private static string Snapshot(string top, string root) => string.Join('\n', Directory
-        .EnumerateFileSystemEntries(top, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-        .Where(p => !p.StartsWith(root, StringComparison.Ordinal) && !p.EndsWith(".raw", StringComparison.Ordinal))
-        .Order(StringComparer.Ordinal)
-        .Select(p => p + " " + (File.Exists(p) ? new FileInfo(p).Length : -1)));
+    private static string Snapshot(string top, string root) =>
+        Sh.Run("find", top, "-path", root, "-prune", "-o", "-not", "-name", "*.raw", "-printf", "%p %s\n").Check("find").Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).Aggregate("", (a, l) => a + l + "\n");
 }
