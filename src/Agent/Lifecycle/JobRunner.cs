@@ -143,7 +143,8 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
     {
         report.Phase = progress.Phase switch
         {
-            "sending" => "Syncing",
+            // Block replication sends disks; file replication sends trees, then any block-mode partitions.
+            "sending" or "files" or "blocks" => "Syncing",
             "verifying" => "Processing",
             "done" => "Cleaning",
             _ => "Preparing",
