@@ -117,7 +117,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
-        return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = disks.Reused ? 1UL : 0UL }));
+        return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = (ulong)disks.CommittedBytes(d.RawPath) }));
     }
 
     private static OpenSessionReply Reply(ReceiveSession session, IEnumerable<DiskTarget> targets)

@@ -24,6 +24,7 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
     public IncomingFile(ulong id, FileEntry entry, byte[] parent, byte[] name, SafeFileHandle temp, SafeFileHandle? basis, long basisSize, int blockSize)
     {
         Id = id;
+        TempName = TempNameOf(id);
         Entry = entry;
         Parent = parent;
         Name = name;
@@ -41,7 +42,10 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
 
     public byte[] Name { get; }
 
-    public byte[] TempName => System.Text.Encoding.ASCII.GetBytes(Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>Its name in the staging directory while it arrives.</summary>
+    public byte[] TempName { get; }
+
+    public static byte[] TempNameOf(ulong id) => System.Text.Encoding.ASCII.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public SafeFileHandle Temp { get; }
 

@@ -49,8 +49,6 @@ internal sealed class TreeApplier : IDisposable
 
     public TreeStats Stats { get; } = new();
 
-    public int InFlight => _inFlight.Count;
-
     /// <summary>Applies one entry; for a regular file, says what the agent must send.</summary>
     /// <exception cref="FerryException">E_PATH_UNSAFE or E_PROTOCOL: the entry is refused and nothing was written for it.</exception>
     public FileNeed? Apply(FileEntry entry, ulong id)
@@ -281,7 +279,7 @@ internal sealed class TreeApplier : IDisposable
             return FileNeed.Nothing;
         }
 
-        var tempName = System.Text.Encoding.ASCII.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var tempName = IncomingFile.TempNameOf(id);
         SafeFileHandle temp;
         try
         {

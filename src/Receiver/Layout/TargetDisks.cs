@@ -57,6 +57,17 @@ public sealed class TargetDisks
     /// <summary>Whether the disks of an earlier session were mounted again rather than made anew.</summary>
     public bool Reused { get; }
 
+    /// <summary>Bytes a disk's working copy already holds on the receiver (0 for one made anew).</summary>
+    public long CommittedBytes(string rawPath)
+    {
+        if (!Reused)
+        {
+            return 0;
+        }
+        using var handle = File.OpenHandle(rawPath);
+        return Disks.Files.PosixFiles.Stat(handle).Blocks * 512;
+    }
+
     public IReadOnlyDictionary<uint, TreeTarget> Trees => _trees;
 
     /// <summary>Disks with block-mode partitions, as targets for Data frames that may write only inside those partitions.</summary>
