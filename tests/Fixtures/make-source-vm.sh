@@ -14,6 +14,9 @@
 #        KERNEL_ARGS="quiet mitigations=off"  + testvm.debug (stage times), testvm.halt=0 (shell)
 #        CACHE=${TMPDIR:-/tmp}/ferry-vm-cache   downloaded debs, reused by later runs
 #        ROOT_OVERLAY=DIR            copied over / (busybox init runs /etc/testvm/hook)
+# a disk with an ext4 filesystem labelled ferry-job, attached at boot, has its run.sh run instead
+# of the report (output on the console, then FERRY-JOB-DONE rc=N)
+# the root carries glibc's loader, libc and libm (from libc6) for dynamically linked programs.
 # needs: apt-get, dpkg-deb, fdisk (sfdisk), e2fsprogs (mkfs.ext4 -d), xfsprogs, cpio, kmod,
 #        grub-pc-bin, grub-common
 set -euo pipefail
@@ -50,6 +53,14 @@ if [ ! -e "$C/ready" ]; then
   KVER=$(ls "$C/k/lib/modules"); depmod -b "$C/k" "$KVER"; echo "$KVER" > "$C/ready"
 fi
 KVER=$(cat "$C/ready"); BB=$C/bb/bin/busybox
+# glibc (the dynamic loader, libc and libm) as every real server has it: the native agent needs it
+L=$CACHE/libc6
+if [ ! -e "$L/ready" ]; then
+  log "download + extract libc6"
+  rm -rf "$L"; mkdir -p "$L/debs" "$L/x"
+  (cd "$L/debs" && { apt-get download -q=2 libc6 || { apt-get update -qq && apt-get download -q=2 libc6; }; })
+  dpkg-deb -x "$L"/debs/libc6_*.deb "$L/x"; : > "$L/ready"
+fi
 
 # ------------------------------------------------------------ 2. ids + layout (sectors)
 BOOT_UUID=$(uuid); ROOT_UUID=$(uuid); DATA_UUID=$(uuid); DISK_ID=$(uuid); MiB=2048
@@ -113,6 +124,9 @@ EOF
   log "trees"
   mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,dev,proc,sys,tmp,run,boot,root,var/log,lib/modules/$KVER}
   cp "$BB" "$R/bin/busybox"
+  mkdir -p "$R/lib/x86_64-linux-gnu" "$R/lib64"
+  for f in ld-linux-x86-64.so.2 libc.so.6 libm.so.6; do cp -L "$L/x/lib/x86_64-linux-gnu/$f" "$R/lib/x86_64-linux-gnu/"; done
+  ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
   cp /etc/os-release "$R/etc/os-release" 2>/dev/null || true
   printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > "$R/etc/passwd"
   printf 'root:x:0:\nalice:x:1000:\n' > "$R/etc/group"
@@ -121,7 +135,9 @@ EOF
   put "$R/sbin/init" <<'EOF'
 #!/bin/sh
 # test-VM init (busybox): mount all, bring up eth0 with QEMU user-net (slirp) defaults,
-# run /etc/testvm/hook if present, run testvm-report, power off
+# run /etc/testvm/hook if present, run testvm-report, power off. With a job disk attached (an
+# ext4 filesystem labelled ferry-job), run its run.sh instead of the report: that is how a test
+# runs a program (the migration agent) on the live source server.
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null
 CMD=" $(cat /proc/cmdline) "
@@ -133,6 +149,10 @@ ld() { [ -e $K/$1.order ] && for m in $(cat $K/$1.order); do insmod $K/$m 2>/dev
     echo nameserver 10.0.2.3 > /etc/resolv.conf; fi) &
 mount -o remount,rw /; mount -t tmpfs tmpfs /run; hostname -F /etc/hostname
 wait; mount -a; dbg mounted all
+if job=$(findfs LABEL=ferry-job 2>/dev/null); then
+  mkdir -p /run/job; mount "$job" /run/job && { sh /run/job/run.sh > /dev/console 2>&1; echo "FERRY-JOB-DONE rc=$?" > /dev/console; }
+  umount /run/job; sync; poweroff -f
+fi
 [ -x /etc/testvm/hook ] && { /etc/testvm/hook; dbg hook done; }
 testvm-report; dbg reported
 case $CMD in *" testvm.halt=0 "*) exec setsid cttyhack sh;; esac

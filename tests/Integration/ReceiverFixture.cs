@@ -38,10 +38,10 @@ internal sealed class ReceiverFixture : IAsyncDisposable
         return new ReceiverFixture(host, output, token);
     }
 
-    /// <summary>Arguments that point the agent at this receiver.</summary>
-    public string[] AgentArgs(string? token = null) =>
+    /// <summary>Arguments that point the agent at this receiver (as HOST: 10.0.2.2 from inside a QEMU guest).</summary>
+    public string[] AgentArgs(string? token = null, string host = "127.0.0.1") =>
     [
-        "--receiver", "127.0.0.1",
+        "--receiver", host,
         "--control-port", Host.ControlEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--data-port", Host.DataEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--token", token ?? Token,

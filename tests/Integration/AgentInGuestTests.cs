@@ -1,0 +1,82 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Ferry.Tests.Integration;
+
+/// <summary>
+/// The migration as users run it: the published native agent runs on the live source server (a
+/// QEMU guest booted from the source fixture) and reaches a receiver on the host's loopback through
+/// QEMU user networking; the image it produces then boots by itself and verifies its payload.
+/// </summary>
+[Collection("loop devices")]
+public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task BlockMode_TheAgentInsideTheSourceServer_ProducesAnImageThatBoots()
+    {
+        // Nothing here takes a snapshot yet, so the job first makes the filesystems read-only, as
+        // an administrator would for a consistent block copy.
+        var image = await MigrateFromInsideAsync("""
+            sync; mount -o remount,ro /data; mount -o remount,ro /boot; mount -o remount,ro /
+            exec /run/job/agent migrate {receiver} --disk /dev/vda --source-name guest --checksum
+            """, layout: null);
+        BootAndVerify(image, "block");
+    }
+
+    [Fact]
+    public async Task FileMode_TheAgentInsideTheSourceServer_IntoALargerRoot_ProducesAnImageThatBoots()
+    {
+        // The source's / is 160 MiB; the new layout gives it 256 MiB and /data the rest of 1 GiB.
+        var image = await MigrateFromInsideAsync("""
+            exec /run/job/agent migrate --mode file --layout /run/job/layout.json --source-root / {receiver} --source-name guest
+            """, layout: """
+            { "boot_mode": "bios",
+              "disks": [ { "name": "vda", "size": "1GiB", "partition_table": "gpt", "partitions": [
+                { "mount_point": "/boot", "size": "128MiB" },
+                { "mount_point": "/", "size": "256MiB" },
+                { "mount_point": "/data", "size": "0" } ] } ] }
+            """);
+        using (var work = LoopDisk.Create(Path.Combine(_dir["out"], "guest", "work", "vda.raw"), 0, readOnly: true))
+        {
+            var rootBytes = long.Parse(Sh.Run("blockdev", "--getsize64", work.Partition(3)).Check("blockdev").Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(256L << 20, rootBytes);
+        }
+        BootAndVerify(image, "file");
+    }
+
+    private async Task<string> MigrateFromInsideAsync(string script, string? layout)
+    {
+        SourceVm.Build(_dir, "gpt");
+        await using var receiver = await ReceiverFixture.StartAsync(_dir["out"]);
+        var job = _dir["job"];
+        Directory.CreateDirectory(job);
+        File.Copy(AgentBinary.Path, Path.Combine(job, "agent"));
+        File.WriteAllText(Path.Combine(job, "run.sh"), script.Replace("{receiver}", string.Join(' ', receiver.AgentArgs(host: "10.0.2.2")), StringComparison.Ordinal) + "\n");
+        if (layout is not null)
+        {
+            File.WriteAllText(Path.Combine(job, "layout.json"), layout);
+        }
+        var run = await Task.Run(() => QemuBoot.RunJob(_dir["source.img"], QemuBoot.MakeJobDisk(job, _dir["job.img"]), _dir, TimeSpan.FromMinutes(15)));
+        Assert.True(run.Booted && run.Marker.EndsWith("rc=0", StringComparison.Ordinal), $"the agent inside the source server failed: {run.Marker}\n---- serial ----\n{run.Tail}");
+        var sent = run.Serial.Split('\n').FirstOrDefault(l => l.StartsWith("Sent ", StringComparison.Ordinal) && l.Contains("on the wire", StringComparison.Ordinal));
+        Assert.True(sent is not null, $"the agent's summary is missing from the console:\n{run.Tail}");
+        output.WriteLine($"source server booted and migrated itself in {run.Elapsed.TotalSeconds:0.0} s; the agent: {sent.Trim()}");
+        return Path.Combine(_dir["out"], "guest", "vda.qcow2");
+    }
+
+    private void BootAndVerify(string image, string mode)
+    {
+        Sh.Run("qemu-img", "check", "-q", image).Check("qemu-img check on the stored image");
+        var boot = QemuBoot.Boot(image, _dir, TimeSpan.FromMinutes(3));
+        Assert.True(boot.Booted, $"the {mode}-migrated image did not boot: {boot.Marker}\n---- serial ----\n{boot.Tail}");
+        Assert.Contains("verify=ok", boot.Marker, StringComparison.Ordinal);
+        Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
+        Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
+        output.WriteLine($"{mode}-migrated image booted to its marker in {boot.Elapsed.TotalSeconds:0.0} s");
+        Console.WriteLine($"{mode}-migrated image (agent inside the source server) booted to its marker in {boot.Elapsed.TotalSeconds:0.0} s");
+    }
+}
