@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   e2fsprogs xfsprogs btrfs-progs dosfstools fdisk util-linux mount attr acl libcap2-bin rsync
   mtools bsdutils gcc zlib1g-dev lz4 python3
-  grub-pc-bin grub-common cpio kmod qemu-system-x86 qemu-utils
+  grub-pc-bin grub-common cpio kmod qemu-system-x86 qemu-utils busybox-static
 )
 
 missing=()

@@ -33,6 +33,23 @@ public static unsafe class PosixFiles
     public static SafeFileHandle OpenReadAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
         OpenAt(dir, name, Libc.ORdOnly | Libc.ONofollow | Libc.ONoctty | Libc.ONonblock | Libc.OCloexec, 0, "open");
 
+    /// <summary>
+    /// Opens <paramref name="path"/> beneath <paramref name="root"/> as if <paramref name="root"/>
+    /// were "/": absolute symlinks and ".." resolve inside it and can never reach the host (openat2
+    /// with RESOLVE_IN_ROOT). For configuration files of a target system, whose links are the source's.
+    /// </summary>
+    public static SafeFileHandle OpenInRoot(SafeFileHandle root, string path, int flags, uint mode = 0)
+    {
+        var bytes = Z(Encoding.UTF8.GetBytes(path));
+        // struct open_how; openat2 refuses a mode without O_CREAT, where openat ignored it.
+        var how = stackalloc ulong[3] { (ulong)(flags | Libc.OCloexec | Libc.ONoctty), mode, Libc.ResolveInRoot | Libc.ResolveNoMagiclinks };
+        fixed (byte* p = bytes)
+        {
+            var fd = Libc.OpenAt2(Fd(root), p, how);
+            return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : throw Fail("open", path);
+        }
+    }
+
     /// <summary>Creates a new file (0600) that must not exist yet, for writing.</summary>
     public static SafeFileHandle CreateExclusiveAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
         OpenAt(dir, name, Libc.ORdWr | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, 0x180, "create");

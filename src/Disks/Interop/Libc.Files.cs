@@ -35,6 +35,20 @@ internal static unsafe partial class Libc
 
     public const int StatxSize = 256;
 
+    /// <summary>openat2(2)'s RESOLVE_IN_ROOT: "/" and ".." stop at the starting directory, symlinks included.</summary>
+    public const ulong ResolveInRoot = 0x10;
+
+    /// <summary>RESOLVE_NO_MAGICLINKS: no /proc/PID/fd-style links.</summary>
+    public const ulong ResolveNoMagiclinks = 0x02;
+
+    private const long SysOpenat2 = 437;
+
+    /// <summary>openat2(2) (Linux 5.6+), which glibc 2.36 has no wrapper for; <paramref name="how"/> is struct open_how (flags, mode, resolve).</summary>
+    public static int OpenAt2(int dirfd, byte* name, ulong* how) => (int)Syscall(SysOpenat2, dirfd, name, how, 24);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int dirfd, byte* name, ulong* how, nuint size);
+
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     public static partial int OpenAt(int dirfd, byte* name, int flags, uint mode);
 

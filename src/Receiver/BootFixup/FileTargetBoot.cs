@@ -7,10 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace Ferry.Receiver.BootFixup;
 
 /// <summary>
-/// Makes the disks of a file replication bootable where the source booted with GRUB for BIOS: with
-/// fresh UUIDs, every reference in /etc/fstab, grub.cfg and /etc/default/grub is rewritten to the new
-/// ones (each change logged with file, line and reason); then GRUB's boot code goes onto the disk
-/// holding /boot (or /). Runs while the target filesystems are mounted (<see cref="PlanAsync"/>), and
+/// Makes the disks of a file replication bootable where the source booted with GRUB for BIOS: the
+/// <see cref="SystemFixup"/> (with fresh UUIDs, every reference in /etc/fstab, grub.cfg and
+/// /etc/default/grub follows the new ones; each change logged with file, line and reason); then
+/// GRUB's boot code goes onto the disk holding /boot (or /). A system with a kernel and no GRUB
+/// configuration fails the job rather than deliver a disk that cannot boot. Runs while the target filesystems are mounted (<see cref="PlanAsync"/>), and
 /// writes the boot code once they are detached (<see cref="InstallAsync"/>).
 /// </summary>
 public sealed class FileTargetBoot
@@ -32,18 +33,20 @@ public sealed class FileTargetBoot
         {
             uuids[p] = (await ExternalTool.RunAsync("blkid", ct, "-p", "-s", "UUID", "-o", "value", disks.DeviceOf(p))).Trim();
         }
-        if (layout.FreshUuids && root is not null)
+        if (root is not null)
         {
             var references = new DiskReferences();
-            foreach (var p in partitions.Where(p => p.Uuid.Length > 0))
+            if (layout.FreshUuids)
             {
-                references.Uuid(p.Uuid, uuids[p]);
+                foreach (var p in partitions.Where(p => p.Uuid.Length > 0))
+                {
+                    references.Uuid(p.Uuid, uuids[p]);
+                }
             }
-            var rootPath = disks.Trees[root.Tree].MountPath;
-            var bootPath = partitions.FirstOrDefault(p => p.MountPoint == "/boot") is { } b ? disks.Trees[b.Tree].MountPath : Path.Combine(rootPath, "boot");
-            await RewriteAsync(Path.Combine(rootPath, "etc", "fstab"), "/etc/fstab", t => FstabRewriter.Rewrite(t, references), log, ct);
-            await RewriteAsync(Path.Combine(rootPath, "etc", "default", "grub"), "/etc/default/grub", t => KernelReferenceRewriter.Rewrite(t, references, "/etc/default/grub"), log, ct);
-            await RewriteAsync(Path.Combine(bootPath, "grub", "grub.cfg"), "/boot/grub/grub.cfg", t => KernelReferenceRewriter.Rewrite(t, references, "/boot/grub/grub.cfg"), log, ct);
+            var bootPartition = partitions.FirstOrDefault(p => p.MountPoint == "/boot");
+            using var rootFs = new TargetRoot(disks.Trees[root.Tree].MountPath);
+            using var bootFs = bootPartition is null ? null : new TargetRoot(disks.Trees[bootPartition.Tree].MountPath);
+            await SystemFixup.Plan(rootFs, bootFs, references).ApplyAsync(log, ct);
         }
         if (layout.BootMode != "bios")
         {
@@ -62,6 +65,10 @@ public sealed class FileTargetBoot
             var config = Path.Combine(disks.Trees[holder.Tree].MountPath, prefix.TrimStart('/'), "grub.cfg");
             if (!File.Exists(config))
             {
+                if (HasKernel(disks, holder))
+                {
+                    throw new IOException($"the target's {holder.MountPoint} holds a kernel but no GRUB configuration at {prefix}/grub.cfg: Ferry cannot make disk {disk.Name} boot");
+                }
                 log.LogWarning("No GRUB configuration at {Prefix}/grub.cfg on the target's {MountPoint}: disk {Disk} gets no boot code and will not boot by itself",
                     prefix, holder.MountPoint, disk.Name);
                 continue;
@@ -85,20 +92,10 @@ public sealed class FileTargetBoot
         }
     }
 
-    private static async Task RewriteAsync(string path, string name, Func<string, RewriteResult> rewrite, ILogger log, CancellationToken ct)
+    /// <summary>Whether the filesystem holding /boot has a kernel (vmlinuz-*), i.e. the tree is a system meant to boot.</summary>
+    private static bool HasKernel(TargetDisks disks, LayoutPartition holder)
     {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-        var result = rewrite(await File.ReadAllTextAsync(path, ct));
-        foreach (var change in result.Changes)
-        {
-            log.LogInformation("Boot fix-up: {File} line {Line}: '{Before}' -> '{After}' ({Reason})", name, change.Line, change.Before, change.After, change.Reason);
-        }
-        if (result.Changes.Count > 0)
-        {
-            await File.WriteAllTextAsync(path, result.Text, ct);
-        }
+        using var fs = new TargetRoot(disks.Trees[holder.Tree].MountPath);
+        return fs.List(holder.MountPoint == "/boot" ? "/" : "/boot").Any(n => n.StartsWith("vmlinuz", StringComparison.Ordinal));
     }
 }

@@ -241,6 +241,15 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             }
             else
             {
+                try
+                {
+                    await BlockTargetBoot.RunAsync(session.Targets.Values.Select(t => (Path.GetFileNameWithoutExtension(t.Path), t.Path)).ToList(),
+                        Path.Combine(options.OutputDirectory, session.SourceName, ".fixup"), logger, context.CancellationToken);
+                }
+                catch (IOException e)
+                {
+                    throw Refuse(ErrorCode.BootFixup, StatusCode.Internal, $"making the target bootable failed: {e.Message}");
+                }
                 manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat,
                     session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), context.CancellationToken);
             }

@@ -23,9 +23,16 @@ public static class ExternalTool
         ["partx"] = "util-linux",
         ["blkid"] = "util-linux",
         ["grub-mkimage"] = "grub-common and grub-pc-bin",
+        ["unshare"] = "util-linux",
+        ["capsh"] = "libcap2-bin",
     };
 
-    public static async Task<string> RunAsync(string tool, IReadOnlyList<string> args, CancellationToken ct, string? input = null)
+    /// <summary>
+    /// Runs <paramref name="tool"/> and returns its output; cancelling kills it (and its children).
+    /// With <paramref name="environment"/>, that is the tool's whole environment instead of the receiver's.
+    /// </summary>
+    public static async Task<string> RunAsync(string tool, IReadOnlyList<string> args, CancellationToken ct, string? input = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(tool)
         {
@@ -37,6 +44,14 @@ public static class ExternalTool
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+        if (environment is not null)
+        {
+            psi.Environment.Clear();
+            foreach (var (name, value) in environment)
+            {
+                psi.Environment[name] = value;
+            }
         }
         Process process;
         try
@@ -56,7 +71,15 @@ public static class ExternalTool
                 await process.StandardInput.WriteAsync(input.AsMemory(), ct);
                 process.StandardInput.Close();
             }
-            await process.WaitForExitAsync(ct);
+            try
+            {
+                await process.WaitForExitAsync(ct);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
             if (process.ExitCode != 0)
             {
                 throw new IOException($"{tool} {(args.Count > 0 ? args[0] : "")} failed ({process.ExitCode}): {(await stderr).Trim()}");

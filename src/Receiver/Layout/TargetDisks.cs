@@ -142,14 +142,14 @@ public sealed class TargetDisks
         foreach (var tree in _trees.Values)
         {
             tree.Dispose();
-            await TryRunAsync("umount", ct, tree.MountPath);
+            await LoopDevice.TryRunAsync("umount", ct, tree.MountPath);
         }
         _trees.Clear();
         foreach (var (_, raw, loop) in _disks)
         {
             if (loop is not null)
             {
-                await TryRunAsync("losetup", ct, "-d", loop);
+                await LoopDevice.TryRunAsync("losetup", ct, "-d", loop);
             }
             using var handle = File.OpenHandle(raw, FileMode.Open, FileAccess.ReadWrite);
             Disks.Interop.Posix.Fsync(handle, raw);
@@ -172,10 +172,9 @@ public sealed class TargetDisks
         foreach (var disk in layout.Disks)
         {
             var raw = RawPath(WorkDirectory, disk);
-            var loop = (await ExternalTool.RunAsync("losetup", ct, "--find", "--show", "--partscan", raw)).Trim();
-            _disks.Add((disk, raw, loop));
             var planned = LayoutRules.Plan(disk, layout.BootMode);
-            await WaitForPartitionsAsync(loop, planned.Count, ct);
+            var loop = await LoopDevice.AttachAsync(raw, planned.Select(p => p.Number).ToList(), ct);
+            _disks.Add((disk, raw, loop));
             foreach (var p in planned.Where(p => !p.IsBiosBoot && !LayoutRules.IsBlock(p.Partition!)))
             {
                 var device = $"{loop}p{p.Number}";
@@ -297,7 +296,7 @@ public sealed class TargetDisks
         foreach (var mount in MountTable.Read().Entries.Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal))
                      .OrderByDescending(m => m.MountPoint.Length))
         {
-            await TryRunAsync("umount", ct, mount.MountPoint);
+            await LoopDevice.TryRunAsync("umount", ct, mount.MountPoint);
         }
         if (!Directory.Exists(workDirectory))
         {
@@ -307,38 +306,8 @@ public sealed class TargetDisks
         {
             foreach (var line in (await ExternalTool.RunAsync("losetup", ct, "-j", raw)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                await TryRunAsync("losetup", ct, "-d", line.Split(':')[0]);
+                await LoopDevice.TryRunAsync("losetup", ct, "-d", line.Split(':')[0]);
             }
-        }
-    }
-
-    private static async Task WaitForPartitionsAsync(string loop, int count, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            if (Enumerable.Range(1, count).All(n => File.Exists($"{loop}p{n}")))
-            {
-                return;
-            }
-            if (attempt == 1)
-            {
-                // No udev here (containers, minimal hosts): ask the kernel for the partition nodes directly.
-                await TryRunAsync("partx", ct, "-a", loop);
-            }
-            await Task.Delay(100, ct);
-        }
-        throw new IOException($"the partitions of {loop} did not appear");
-    }
-
-    private static async Task TryRunAsync(string tool, CancellationToken ct, params string[] args)
-    {
-        try
-        {
-            await ExternalTool.RunAsync(tool, args, ct);
-        }
-        catch (IOException)
-        {
-            // Releasing is best effort: what is already gone need not be released.
         }
     }
 
