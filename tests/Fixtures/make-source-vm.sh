@@ -8,6 +8,8 @@
 # usage: make-source-vm.sh [OUT.img]
 # env:   LABEL=dos|gpt               partition table (default dos)
 #        DATA=part|disk|none         xfs /data: 3rd partition, 2nd disk OUT.data.img, or none
+#        FSTAB=uuid|device           how fstab and the kernel's root= name filesystems: UUID= or
+#                                    the virtio device name (/dev/vda3), as older installs do
 #        ROOT_MB=160 BOOT_MB=64 DATA_MB=300 (mkfs.xfs refuses < 300 MiB)
 #        PAYLOAD_FILES=500 PAYLOAD_MB=4   small files + one random blob on / and on /data
 #        KERNEL_PKG=linux-image-cloud-amd64  (LZ4-compressed: the fastest to boot under TCG)
@@ -22,7 +24,7 @@
 set -euo pipefail
 
 OUT=$(realpath -m "${1:-./testvm.img}")
-LABEL=${LABEL:-dos}; DATA=${DATA:-part}; ROOT_MB=${ROOT_MB:-160}
+LABEL=${LABEL:-dos}; DATA=${DATA:-part}; ROOT_MB=${ROOT_MB:-160}; FSTAB=${FSTAB:-uuid}
 BOOT_MB=${BOOT_MB:-64}; DATA_MB=${DATA_MB:-300}
 PAYLOAD_FILES=${PAYLOAD_FILES:-500}; PAYLOAD_MB=${PAYLOAD_MB:-4}
 KERNEL_PKG=${KERNEL_PKG:-linux-image-cloud-amd64}; KERNEL_ARGS=${KERNEL_ARGS-quiet mitigations=off}
@@ -168,8 +170,12 @@ EOF
 # ------------------------------------------------------------ 4. common config + payload
 mkdir -p "$R"/{data,boot,var/lib/testvm,home/alice}
 echo "$HOSTNAME_VM" | put "$R/etc/hostname"; uuid | put "$R/etc/testvm-id"
-{ echo "UUID=$ROOT_UUID / ext4 defaults 0 1"; echo "UUID=$BOOT_UUID /boot ext4 defaults 0 2"
-  [ "$DATA" != none ] && echo "UUID=$DATA_UUID /data xfs defaults 0 0"; true; } | put "$R/etc/fstab"
+ROOT_REF=UUID=$ROOT_UUID; BOOT_REF=UUID=$BOOT_UUID; DATA_REF=UUID=$DATA_UUID
+if [ "$FSTAB" = device ]; then first=1; [ "$LABEL" = gpt ] && first=2
+  BOOT_REF=/dev/vda$first; ROOT_REF=/dev/vda$((first + 1)); DATA_REF=/dev/vda$((first + 2))
+  [ "$DATA" = disk ] && DATA_REF=/dev/vdb; fi
+{ echo "$ROOT_REF / ext4 defaults 0 1"; echo "$BOOT_REF /boot ext4 defaults 0 2"
+  [ "$DATA" != none ] && echo "$DATA_REF /data xfs defaults 0 0"; true; } | put "$R/etc/fstab"
 put "$R/usr/local/sbin/testvm-report" <<'EOF'
 #!/bin/sh
 # verify the payload manifests (in parallel), check mounts, print the marker on the console
@@ -200,7 +206,7 @@ payload "$R/home/alice"; echo "hello from $HOSTNAME_VM" | put "$R/home/alice/REA
 if [ "$DATA" != none ]; then payload "$D/app"
   (cd "$D" && find . -type f -print0 | xargs -0 sha256sum | sed 's|  \./|  /data/|') | put "$R/var/lib/testvm/data.sha256"
 fi
-CMDLINE="root=UUID=$ROOT_UUID ro console=ttyS0,115200 $KERNEL_ARGS panic=-1"
+CMDLINE="root=$ROOT_REF ro console=ttyS0,115200 $KERNEL_ARGS panic=-1"
 
 # ------------------------------------------------------------ 5. grub files in /boot
 {

@@ -24,6 +24,7 @@ public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
             sync; mount -o remount,ro /data; mount -o remount,ro /boot; mount -o remount,ro /
             exec /run/job/agent migrate {receiver} --disk /dev/vda --source-name guest --checksum
             """, layout: null);
+        AssertNamedByUuid(Path.Combine(_dir["out"], "guest", "vda.qcow2"), bootPartition: 2, rootPartition: 3);
         BootAndVerify(image, "block");
     }
 
@@ -45,12 +46,15 @@ public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
             var rootBytes = long.Parse(Sh.Run("blockdev", "--getsize64", work.Partition(3)).Check("blockdev").Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(256L << 20, rootBytes);
         }
+        AssertNamedByUuid(Path.Combine(_dir["out"], "guest", "work", "vda.raw"), bootPartition: 2, rootPartition: 3);
         BootAndVerify(image, "file");
     }
 
     private async Task<string> MigrateFromInsideAsync(string script, string? layout)
     {
-        SourceVm.Build(_dir, "gpt");
+        // fstab and the kernel command line name the source's filesystems by device (/dev/vda3): the
+        // boot fix-up must make them UUIDs, because the new machine's disks may be named otherwise.
+        SourceVm.Build(_dir, "gpt", fstab: "device");
         await using var receiver = await ReceiverFixture.StartAsync(_dir["out"]);
         var job = _dir["job"];
         Directory.CreateDirectory(job);
@@ -66,6 +70,27 @@ public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
         Assert.True(sent is not null, $"the agent's summary is missing from the console:\n{run.Tail}");
         output.WriteLine($"source server booted and migrated itself in {run.Elapsed.TotalSeconds:0.0} s; the agent: {sent.Trim()}");
         return Path.Combine(_dir["out"], "guest", "vda.qcow2");
+    }
+
+    /// <summary>The image's fstab and grub.cfg name every filesystem by UUID, not by the source's device names.</summary>
+    private void AssertNamedByUuid(string image, int bootPartition, int rootPartition)
+    {
+        var raw = image;
+        if (image.EndsWith(".qcow2", StringComparison.Ordinal))
+        {
+            raw = _dir["check.raw"];
+            Sh.Run("qemu-img", "convert", "-O", "raw", image, raw).Check("qemu-img convert");
+        }
+        using var disk = LoopDisk.Create(raw, 0, readOnly: true);
+        var root = disk.Mount(rootPartition, _dir["check-root"], "ro,noload");
+        var boot = disk.Mount(bootPartition, _dir["check-boot"], "ro,noload");
+        var fstab = File.ReadAllText(Path.Combine(root, "etc", "fstab"));
+        var grub = File.ReadAllText(Path.Combine(boot, "grub", "grub.cfg"));
+        disk.UnmountAll();
+        Assert.DoesNotContain("/dev/vda", fstab, StringComparison.Ordinal);
+        Assert.Equal(3, fstab.Split('\n').Count(l => l.StartsWith("UUID=", StringComparison.Ordinal)));
+        Assert.Contains("root=UUID=", grub, StringComparison.Ordinal);
+        output.WriteLine("fstab on the image:\n" + fstab);
     }
 
     private void BootAndVerify(string image, string mode)

@@ -23,13 +23,8 @@ public sealed class BootFixupTests(Xunit.Abstractions.ITestOutputHelper output)
         Requires.Tool("capsh");
         using var dir = new TempDir();
         var hostShadow = File.ReadAllBytes("/etc/shadow");
-        using var source = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=64MiB, type=linux\ntype=linux\n");
+        using var source = BuildSourceDisk(dir, withKernel: false);
         var disk = Path.GetFileName(source.Device);
-        var bootTree = Directory.CreateDirectory(dir["boot-tree"]).FullName;
-        var rootTree = Directory.CreateDirectory(dir["root-tree"]).FullName;
-        BuildSystem(rootTree, bootTree, disk);
-        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "boot", "-d", bootTree, source.Partition(1)).Check("mkfs.ext4 boot");
-        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", "-d", rootTree, source.Partition(2)).Check("mkfs.ext4 root");
         var bootUuid = Uuid(source.Partition(1));
         var rootUuid = Uuid(source.Partition(2));
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
@@ -76,6 +71,38 @@ public sealed class BootFixupTests(Xunit.Abstractions.ITestOutputHelper output)
         var before = Sh.Run("sha256sum", image).Check("sha256sum").Stdout;
         await BlockTargetBoot.RunAsync([(disk, image)], dir["fixup-again"], NullLogger.Instance, CancellationToken.None);
         Assert.Equal(before, Sh.Run("sha256sum", image).Check("sha256sum").Stdout);
+    }
+
+    [Fact]
+    public async Task BlockMigratedSystem_WithAKernelButNoBootloader_FailsTheJobWithBootFixup()
+    {
+        using var dir = new TempDir();
+        using var source = BuildSourceDisk(dir, withKernel: true);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", source.Device, "--source-name", "sys", "--format", "raw"]))
+            .WaitAsync(TimeSpan.FromMinutes(5));
+
+        Assert.Equal(10, run.ExitCode);
+        Assert.Contains("E_BOOT_FIXUP", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("no bootloader was found", run.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir["out"], "sys", "manifest.json")), "an image that cannot boot was stored");
+    }
+
+    /// <summary>A GPT disk (no boot code) with an ext4 /boot (1) and / (2) built from <see cref="BuildSystem"/>.</summary>
+    private static LoopDisk BuildSourceDisk(TempDir dir, bool withKernel)
+    {
+        var source = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=64MiB, type=linux\ntype=linux\n");
+        var bootTree = Directory.CreateDirectory(dir["boot-tree"]).FullName;
+        var rootTree = Directory.CreateDirectory(dir["root-tree"]).FullName;
+        BuildSystem(rootTree, bootTree, Path.GetFileName(source.Device));
+        if (withKernel)
+        {
+            File.WriteAllText(Path.Combine(bootTree, "vmlinuz-6.1.0-28-amd64"), "not really a kernel");
+        }
+        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "boot", "-d", bootTree, source.Partition(1)).Check("mkfs.ext4 boot");
+        Sh.Run("mkfs.ext4", "-q", "-F", "-L", "root", "-d", rootTree, source.Partition(2)).Check("mkfs.ext4 root");
+        return source;
     }
 
     /// <summary>A root and a /boot tree of a system that names its disks by device (the source's <paramref name="disk"/>).</summary>

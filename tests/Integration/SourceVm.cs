@@ -6,7 +6,8 @@ namespace Ferry.Tests.Integration;
 /// </summary>
 internal static class SourceVm
 {
-    public static void Build(TempDir dir, string label)
+    /// <param name="fstab">uuid, or device: fstab and root= name the filesystems /dev/vdaN, as older installs do.</param>
+    public static void Build(TempDir dir, string label, string fstab = "uuid")
     {
         foreach (var tool in new[] { "grub-mkimage", "cpio", "modprobe", "apt-get", "dpkg-deb" })
         {
@@ -14,6 +15,6 @@ internal static class SourceVm
         }
         var fixture = Path.Combine(AgentBinary.RepoRoot(), "tests", "Fixtures", "make-source-vm.sh");
         Sh.Run("/bin/bash", [fixture, dir["source.img"]], null, TimeSpan.FromMinutes(10),
-            new Dictionary<string, string> { ["LABEL"] = label, ["DATA"] = "part" }).Check("make-source-vm.sh");
+            new Dictionary<string, string> { ["LABEL"] = label, ["DATA"] = "part", ["FSTAB"] = fstab }).Check("make-source-vm.sh");
     }
 }

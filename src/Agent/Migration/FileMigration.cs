@@ -225,6 +225,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 Label = fs?.Label ?? "",
                 SizeBytes = (ulong)device.SizeBytes,
                 UsedBytes = (ulong)RangeList.TotalLength(used),
+                SourceDevice = mount.Source.StartsWith("/dev/", StringComparison.Ordinal) ? mount.Source : "",
             };
             return new BlockPartition(disk, partition, device, used);
         }
@@ -273,6 +274,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             Label = label.Length <= (target switch { "xfs" => 12, "vfat" => 11, _ => 16 }) ? label : "",
             UsedBytes = (ulong)space.UsedBytes,
             Tree = tree,
+            SourceDevice = mount.Source.StartsWith("/dev/", StringComparison.Ordinal) ? mount.Source : "",
         };
         if (target == "ext4" && info is { Type: "ext2" or "ext3" or "ext4", Features.Count: > 0 })
         {

@@ -45,7 +45,8 @@ public static class BlockTargetBoot
                     }
                 }
             }
-            await FixAsync(filesystems, references, workDirectory, log, ct);
+            var bootable = filesystems.Any(f => f.Type == "vfat") || disks.Any(d => HasBootCode(d.Raw));
+            await FixAsync(filesystems, references, bootable, workDirectory, log, ct);
         }
         finally
         {
@@ -61,7 +62,15 @@ public static class BlockTargetBoot
     public static string PartitionName(string disk, int number) =>
         disk + (char.IsAsciiDigit(disk[^1]) ? "p" : "") + number.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task FixAsync(List<Filesystem> filesystems, DiskReferences references, string work, ILogger log, CancellationToken ct)
+    /// <summary>Whether the MBR holds boot code (its first 440 bytes are not all zero).</summary>
+    private static bool HasBootCode(string raw)
+    {
+        using var file = File.OpenHandle(raw);
+        var code = new byte[440];
+        return RandomAccess.Read(file, code, 0) == code.Length && code.AsSpan().ContainsAnyExcept((byte)0);
+    }
+
+    private static async Task FixAsync(List<Filesystem> filesystems, DiskReferences references, bool bootable, string work, ILogger log, CancellationToken ct)
     {
         Filesystem? root = null;
         foreach (var fs in filesystems.Where(f => SystemFilesystems.Contains(f.Type)))
@@ -93,6 +102,14 @@ public static class BlockTargetBoot
             return;
         }
         var boot = await FindBootAsync(root, filesystems, references, work, ct);
+        if (!bootable)
+        {
+            using var kernels = new TargetRoot(Path.Combine(work, boot is null ? "root" : "boot"));
+            if (kernels.List(boot is null ? "/boot" : "/").Any(n => n.StartsWith("vmlinuz", StringComparison.Ordinal)))
+            {
+                throw new IOException($"the system on {root.Device} has a kernel, but no disk carries boot code in its MBR and none has an EFI system partition: no bootloader was found, so the image could not boot");
+            }
+        }
         bool needed;
         using (var rootFs = new TargetRoot(Path.Combine(work, "root")))
         using (var bootFs = boot is null ? null : new TargetRoot(Path.Combine(work, "boot")))

@@ -36,6 +36,10 @@ public sealed class FileTargetBoot
         if (root is not null)
         {
             var references = new DiskReferences();
+            foreach (var p in partitions.Where(p => p.SourceDevice.Length > 0))
+            {
+                references.Device(p.SourceDevice, uuids[p]);
+            }
             if (layout.FreshUuids)
             {
                 foreach (var p in partitions.Where(p => p.Uuid.Length > 0))

@@ -153,6 +153,10 @@ public static class LayoutRules
             {
                 throw Invalid($"{where}: '{p.Uuid}' is not a valid {p.Filesystem} UUID");
             }
+            if (p.SourceDevice.Length > 0 && (!p.SourceDevice.StartsWith("/dev/", StringComparison.Ordinal) || p.SourceDevice.Length > 128 || p.SourceDevice.Any(c => c <= ' ')))
+            {
+                throw Invalid($"{where}: the source device must be a /dev path of at most 128 characters without spaces");
+            }
             if (!FeaturesAreWellFormed(p) || p.BlockSize is not (0 or 1024 or 2048 or 4096) || p.InodeSize is not (0 or 128 or 256 or 512 or 1024))
             {
                 throw Invalid($"{where}: the filesystem features, block size or inode size are malformed");

@@ -143,6 +143,29 @@ public sealed class FileRulesTests
         Assert.Equal(ErrorCode.LayoutInvalid, Assert.Throws<FerryException>(() => LayoutRules.Validate(layout)).Code);
     }
 
+    [Theory]
+    [InlineData("/dev/sda2", true)]
+    [InlineData("/dev/nvme0n1p2", true)]
+    [InlineData("", true)]
+    [InlineData("sda2", false)]
+    [InlineData("/dev/sda2 /dev/sdb1", false)]
+    [InlineData("/dev/sda2\n", false)]
+    public void LayoutRules_SourceDevice_IsADevPathOrNothing(string device, bool valid)
+    {
+        var layout = new TargetLayout { BootMode = "bios" };
+        var root = Part("/", 1L << 30, "ext4", 0, 0);
+        root.SourceDevice = device;
+        layout.Disks.Add(Disk("gpt", 4L << 30, root));
+        if (valid)
+        {
+            LayoutRules.Validate(layout);
+        }
+        else
+        {
+            Assert.Equal(ErrorCode.LayoutInvalid, Assert.Throws<FerryException>(() => LayoutRules.Validate(layout)).Code);
+        }
+    }
+
     private static LayoutDisk Disk(string table, long size, params LayoutPartition[] partitions)
     {
         var disk = new LayoutDisk { Index = 0, Name = "vda", SizeBytes = (ulong)size, PartitionTable = table };
