@@ -80,7 +80,8 @@ qemu-system-x86_64 -machine pc,graphics=off -m 512 -smp 2 -nodefaults -no-reboot
   > "$work/qemu.log" 2>&1 &
 qemu=$!
 for _ in $(seq 600); do grep -aq "FERRY-BOOT-" "$work/serial.log" && break; kill -0 "$qemu" 2>/dev/null || break; sleep 0.2; done
-kill "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null || true
+kill "$qemu" 2>/dev/null || true   # it may have powered off already
+wait "$qemu" 2>/dev/null || true
 marker=$(grep -ao "FERRY-BOOT-[^$(printf '\r')]*" "$work/serial.log" | head -1)
 echo "    $marker"
 echo "    booted in $(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n - s}') s"
