@@ -18,7 +18,8 @@
 #        ROOT_OVERLAY=DIR            copied over / (busybox init runs /etc/testvm/hook)
 # a disk with an ext4 filesystem labelled ferry-job, attached at boot, has its run.sh run instead
 # of the report (output on the console, then FERRY-JOB-DONE rc=N)
-# the root carries glibc's loader, libc and libm (from libc6) for dynamically linked programs.
+# the root carries glibc's loader, libc and libm (libc6) and OpenSSL 3 (libssl3) for dynamically
+# linked programs.
 # needs: apt-get, dpkg-deb, fdisk (sfdisk), e2fsprogs (mkfs.ext4 -d), xfsprogs, cpio, kmod,
 #        grub-pc-bin, grub-common
 set -euo pipefail
@@ -55,13 +56,14 @@ if [ ! -e "$C/ready" ]; then
   KVER=$(ls "$C/k/lib/modules"); depmod -b "$C/k" "$KVER"; echo "$KVER" > "$C/ready"
 fi
 KVER=$(cat "$C/ready"); BB=$C/bb/bin/busybox
-# glibc (the dynamic loader, libc and libm) as every real server has it: the native agent needs it
-L=$CACHE/libc6
+# glibc (the dynamic loader, libc and libm) and OpenSSL 3 (libssl, libcrypto), as every real
+# server has them: the native agent links the first and loads the second for hashing and TLS
+L=$CACHE/libs
 if [ ! -e "$L/ready" ]; then
-  log "download + extract libc6"
+  log "download + extract libc6, libssl3"
   rm -rf "$L"; mkdir -p "$L/debs" "$L/x"
-  (cd "$L/debs" && { apt-get download -q=2 libc6 || { apt-get update -qq && apt-get download -q=2 libc6; }; })
-  dpkg-deb -x "$L"/debs/libc6_*.deb "$L/x"; : > "$L/ready"
+  (cd "$L/debs" && { apt-get download -q=2 libc6 libssl3 || { apt-get update -qq && apt-get download -q=2 libc6 libssl3; }; })
+  for d in "$L"/debs/*.deb; do dpkg-deb -x "$d" "$L/x"; done; : > "$L/ready"
 fi
 
 # ------------------------------------------------------------ 2. ids + layout (sectors)
@@ -128,6 +130,7 @@ EOF
   cp "$BB" "$R/bin/busybox"
   mkdir -p "$R/lib/x86_64-linux-gnu" "$R/lib64"
   for f in ld-linux-x86-64.so.2 libc.so.6 libm.so.6; do cp -L "$L/x/lib/x86_64-linux-gnu/$f" "$R/lib/x86_64-linux-gnu/"; done
+  for f in libssl.so.3 libcrypto.so.3; do cp -L "$L/x/usr/lib/x86_64-linux-gnu/$f" "$R/lib/x86_64-linux-gnu/"; done
   ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
   cp /etc/os-release "$R/etc/os-release" 2>/dev/null || true
   printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > "$R/etc/passwd"

@@ -74,24 +74,24 @@ public sealed class HostileAgentFileTests
     private static (FileEntry Entry, byte[] Content) Regular(string path, string content) =>
         (Entry(path, FileKind.Regular, size: (ulong)Encoding.UTF8.GetByteCount(content)), Encoding.UTF8.GetBytes(content));
 
-    private static Task<string> SendAsync(ReceiverFixture receiver, byte[] session, params FileEntry[] entries) =>
+    private static Task<string> SendAsync(ReceiverFixture receiver, SessionCredentials session, params FileEntry[] entries) =>
         SendAsync(receiver, session, entries.Select(e => (e, Array.Empty<byte>())).ToArray());
 
-    private static Task<string> SendAsync(ReceiverFixture receiver, byte[] session, FileEntry first, (FileEntry Entry, byte[] Content) second) =>
+    private static Task<string> SendAsync(ReceiverFixture receiver, SessionCredentials session, FileEntry first, (FileEntry Entry, byte[] Content) second) =>
         SendAsync(receiver, session, [(first, []), second]);
 
-    private static Task<string> SendAsync(ReceiverFixture receiver, byte[] session, (FileEntry Entry, byte[] Content) one) =>
+    private static Task<string> SendAsync(ReceiverFixture receiver, SessionCredentials session, (FileEntry Entry, byte[] Content) one) =>
         SendAsync(receiver, session, [one]);
 
     /// <summary>Sends the root, the entries (with their content when asked), the root's end and the tree's end; returns the receiver's error code or OK.</summary>
-    private static async Task<string> SendAsync(ReceiverFixture receiver, byte[] session, (FileEntry Entry, byte[] Content)[] entries)
+    private static async Task<string> SendAsync(ReceiverFixture receiver, SessionCredentials session, (FileEntry Entry, byte[] Content)[] entries)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", receiver.Host.DataEndpoint.Port);
         var stream = tcp.GetStream();
         using var writer = new FrameWriter(stream);
         var reader = new FrameReader(stream);
-        await writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0), session, default);
+        await ReceiverFixture.IntroduceAsync(stream, writer, session);
         await WriteEntryAsync(writer, Entry("", FileKind.Directory), 0);
         ulong id = 0;
         foreach (var (entry, content) in entries)
@@ -132,13 +132,13 @@ public sealed class HostileAgentFileTests
         };
     }
 
-    private static async Task<string> SendRawEntryAsync(ReceiverFixture receiver, byte[] session, byte[] payload)
+    private static async Task<string> SendRawEntryAsync(ReceiverFixture receiver, SessionCredentials session, byte[] payload)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", receiver.Host.DataEndpoint.Port);
         var stream = tcp.GetStream();
         using var writer = new FrameWriter(stream);
-        await writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0), session, default);
+        await ReceiverFixture.IntroduceAsync(stream, writer, session);
         await writer.WriteControlAsync(new FrameHeader(FrameType.Entry, FrameFlags.None, 0, 0, 0, 0, 0, 0), payload, default);
         using var reply = await new FrameReader(stream).ReadAsync(default).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return reply!.Header.Type == FrameType.Error ? FrameWriter.ParseError(reply.Payload).Code : reply.Header.Type.ToString();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Ferry.Receiver.Hosting;
 using Ferry.Transfer.Control;
+using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -38,6 +39,15 @@ internal sealed class ReceiverFixture : IAsyncDisposable
         return new ReceiverFixture(host, output, token);
     }
 
+    /// <summary>What an agent does first on a new data connection: answer the receiver's challenge with a Hello.</summary>
+    public static async Task IntroduceAsync(Stream stream, FrameWriter writer, SessionCredentials session)
+    {
+        using var challenge = await new FrameReader(stream).ReadAsync(default);
+        Xunit.Assert.Equal(FrameType.Challenge, challenge!.Header.Type);
+        await writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0),
+            DataHandshake.Hello(session.Key, challenge.Payload, session.SessionId), default);
+    }
+
     /// <summary>Arguments that point the agent at this receiver (as HOST: 10.0.2.2 from inside a QEMU guest).</summary>
     public string[] AgentArgs(string? token = null, string host = "127.0.0.1") =>
     [
@@ -51,7 +61,7 @@ internal sealed class ReceiverFixture : IAsyncDisposable
     /// Opens a file-replication session as an agent would: one 128 MiB GPT disk with an ext4 "/" (tree 0),
     /// mounted by the receiver at OUT/SOURCE/work/mnt/0. Returns the session id for the data channel.
     /// </summary>
-    public async Task<byte[]> OpenFileSessionAsync(string source)
+    public async Task<SessionCredentials> OpenFileSessionAsync(string source)
     {
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Host.ControlEndpoint.Port}");
         var client = new ReceiverControl.ReceiverControlClient(channel);
@@ -61,7 +71,7 @@ internal sealed class ReceiverFixture : IAsyncDisposable
         layout.Disks.Add(disk);
         var reply = await client.OpenSessionAsync(new OpenSessionRequest { SourceName = source, ImageFormat = "raw", Layout = layout },
             new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(Token) } });
-        return reply.SessionId.ToByteArray();
+        return new SessionCredentials(reply.SessionId.ToByteArray(), DataHandshake.Key(Token));
     }
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();

@@ -8,6 +8,7 @@ using Ferry.Snapshot;
 using Ferry.Transfer;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Errors;
+using Ferry.Transfer.Framing;
 using Ferry.Transfer.Pacing;
 using Ferry.Transfer.Protocol;
 using Serilog;
@@ -158,8 +159,8 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             RecordHashes = options.Checksum || control is not null,
             Control = control,
         }, counters);
-        var sessionId = session.SessionId.ToByteArray();
-        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options.Receiver, options.DataPort, d), sessionId, c), ct);
+        var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
+        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options.Receiver, options.DataPort, d), credentials, c), ct);
         if (control?.Checksum ?? options.Checksum)
         {
             counters.Phase = "verifying";

@@ -10,6 +10,7 @@ using Ferry.Transfer;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Files;
+using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Serilog;
 
@@ -83,10 +84,10 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();
-            var sessionId = session.SessionId.ToByteArray();
+            var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
             if (trees.Count > 0)
             {
-                await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), sessionId, trees, ct);
+                await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), credentials, trees, ct);
             }
             if (blocks.Count > 0)
             {

@@ -7,7 +7,8 @@ namespace Ferry.Receiver.Channels;
 
 /// <summary>
 /// Handles one data connection (port 8703). Nothing is believed before it is checked: the first
-/// frame must be a Hello naming an open session within the hello timeout; every Data and Zero
+/// frame must be a Hello naming an open session and proving its job's token against this
+/// connection's challenge (<see cref="DataHandshake"/>) within the hello timeout; every Data and Zero
 /// frame must name a disk of that session and lie within its bounds; a Data frame whose bytes do
 /// not hash to its checksum is refused with a Nack and never written.
 /// </summary>
@@ -20,7 +21,11 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         var reader = new FrameReader(stream, 256 << 10);
         try
         {
-            var session = await ReadHelloAsync(reader, stopping);
+            // Nothing the connection sends is looked at until it has answered this.
+            var challenge = DataHandshake.NewChallenge();
+            await writer.WriteControlAsync(new FrameHeader(FrameType.Challenge, FrameFlags.None, 0, 0, 0, 0, 0, 0), challenge, stopping);
+            await writer.FlushAsync(stopping);
+            var session = await ReadHelloAsync(reader, challenge, stopping);
             using var files = new FileFrameHandler(session, writer, logger);
             while (true)
             {
@@ -64,7 +69,7 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         }
     }
 
-    private async Task<ReceiveSession> ReadHelloAsync(FrameReader reader, CancellationToken stopping)
+    private async Task<ReceiveSession> ReadHelloAsync(FrameReader reader, byte[] challenge, CancellationToken stopping)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(helloTimeout);
@@ -83,9 +88,13 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
             {
                 throw new ProtocolException("a data connection must start with a Hello frame");
             }
-            return sessions.Find(hello.Payload) is { Finished: false } session
+            if (sessions.Find(hello.Payload[..DataHandshake.SessionIdBytes]) is not { Finished: false } session)
+            {
+                throw new FerryException(ErrorCode.SessionUnknown, "the data connection names no open session");
+            }
+            return DataHandshake.Verify(session.TokenKey, challenge, hello.Payload)
                 ? session
-                : throw new FerryException(ErrorCode.SessionUnknown, "the data connection names no open session");
+                : throw new FerryException(ErrorCode.AuthFailed, "the data connection did not prove the token of the job that opened the session");
         }
     }
 

@@ -29,14 +29,19 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     public override async Task<OpenSessionReply> OpenSession(OpenSessionRequest request, ServerCallContext context)
     {
-        Authenticate(context);
+        var key = Authenticate(context);
         if (!ControlMetadata.IsSafeName(request.SourceName))
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "the source name must be 1-64 letters, digits, '.', '_' or '-'");
         }
+        if (sessions.IsHeldByAnotherJob(request.SourceName, key))
+        {
+            throw Refuse(ErrorCode.JobConflict, StatusCode.FailedPrecondition,
+                $"another job's session for source {request.SourceName} is open on this receiver; cancel that job or wait for it to end");
+        }
         if (request.Layout is not null)
         {
-            return await OpenFileSessionAsync(request, context.CancellationToken);
+            return await OpenFileSessionAsync(request, key, context.CancellationToken);
         }
         if (request.Disks.Count is 0 or > MaxDisks
             || request.Disks.Select(d => d.Index).Distinct().Count() != request.Disks.Count
@@ -78,14 +83,14 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot create the target images in {directory}: {e.Message}");
         }
 
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, targets, format);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, targets, format);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
         return Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
     }
 
     /// <summary>File replication: validate the layout, then build (or mount again) the target disks.</summary>
-    private async Task<OpenSessionReply> OpenFileSessionAsync(OpenSessionRequest request, CancellationToken ct)
+    private async Task<OpenSessionReply> OpenFileSessionAsync(OpenSessionRequest request, byte[] key, CancellationToken ct)
     {
         if (request.Disks.Count > 0)
         {
@@ -114,7 +119,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot build the target disks in {work}: {e.Message}");
         }
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(16), request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
         return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = (ulong)disks.CommittedBytes(d.RawPath) }));
@@ -162,8 +167,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     public override Task<VerifyReply> Verify(VerifyRequest request, ServerCallContext context)
     {
-        Authenticate(context);
-        var session = FindSession(request.SessionId);
+        var session = FindSession(request.SessionId, Authenticate(context));
         if (!session.Targets.TryGetValue(request.Disk, out var target))
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"disk {request.Disk} is not part of this session");
@@ -206,8 +210,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     public override async Task<FinishSessionReply> FinishSession(FinishSessionRequest request, ServerCallContext context)
     {
-        Authenticate(context);
-        var session = FindSession(request.SessionId);
+        var session = FindSession(request.SessionId, Authenticate(context));
         if (session.Layout?.Trees.Values.FirstOrDefault(t => !t.Complete) is { } incomplete)
         {
             throw Refuse(ErrorCode.Protocol, StatusCode.FailedPrecondition,
@@ -266,8 +269,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
     public override async Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)
     {
-        Authenticate(context);
-        var session = FindSession(request.SessionId);
+        var session = FindSession(request.SessionId, Authenticate(context));
         sessions.Remove(session);
         session.Dispose();
         if (session.Layout is { } layout && !request.KeepPartial)
@@ -279,17 +281,20 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return new FinishSessionReply();
     }
 
-    private ReceiveSession FindSession(Google.Protobuf.ByteString id) =>
-        sessions.Find(id.Span) ?? throw Refuse(ErrorCode.SessionUnknown, StatusCode.NotFound,
+    /// <summary>The session <paramref name="id"/> if the caller's token opened it; another job's session is as unknown as none.</summary>
+    private ReceiveSession FindSession(Google.Protobuf.ByteString id, byte[] key) =>
+        sessions.Find(id.Span) is { } session && session.IsOwnedBy(key) ? session : throw Refuse(ErrorCode.SessionUnknown, StatusCode.NotFound,
             "the receiver has no such session (it was restarted or the session was replaced); start the migration again");
 
-    private void Authenticate(ServerCallContext context)
+    /// <summary>Checks the caller's token and returns its key (SHA-256), which names the job the calls belong to.</summary>
+    private byte[] Authenticate(ServerCallContext context)
     {
         var token = ControlMetadata.BearerToken(context.RequestHeaders.GetValue(ControlMetadata.Authorization));
-        if (!options.Token.Matches(token))
+        if (token is null || !options.Token.Matches(token))
         {
             throw Refuse(ErrorCode.AuthFailed, StatusCode.Unauthenticated, "the token does not match the receiver's token");
         }
+        return DataHandshake.Key(token);
     }
 
     private RpcException Refuse(ErrorCode code, StatusCode status, string message)

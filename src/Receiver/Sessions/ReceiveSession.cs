@@ -3,7 +3,7 @@ using Ferry.Receiver.Targets;
 namespace Ferry.Receiver.Sessions;
 
 /// <summary>One agent's replication session: the targets its disks are written to.</summary>
-public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets, string imageFormat,
+public sealed class ReceiveSession(byte[] id, byte[] tokenKey, string sourceName, IReadOnlyDictionary<uint, IDiskTarget> targets, string imageFormat,
     Layout.TargetDisks? layout = null) : IDisposable
 {
     private readonly Lock _flushLock = new();
@@ -14,6 +14,12 @@ public sealed class ReceiveSession(byte[] id, string sourceName, IReadOnlyDictio
 
     /// <summary>The id's first 8 hex digits, for logs: the whole id admits a data connection, so it is not logged.</summary>
     public string LogId => IdText[..8];
+
+    /// <summary>The SHA-256 of the token that opened the session: only its holder may use the session (control calls and data connections).</summary>
+    public byte[] TokenKey { get; } = tokenKey;
+
+    /// <summary>Whether <paramref name="key"/> is the key of the token that opened this session (in time independent of it).</summary>
+    public bool IsOwnedBy(ReadOnlySpan<byte> key) => System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(TokenKey, key);
 
     public string SourceName { get; } = sourceName;
 

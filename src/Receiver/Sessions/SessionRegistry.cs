@@ -22,6 +22,19 @@ public sealed class SessionRegistry : IDisposable
         }
     }
 
+    /// <summary>Whether a session of <paramref name="sourceName"/> is open under another job's token (which a new session must not replace).</summary>
+    public bool IsHeldByAnotherJob(string sourceName, ReadOnlySpan<byte> tokenKey)
+    {
+        foreach (var s in _sessions.Values)
+        {
+            if (s.SourceName == sourceName && !s.IsOwnedBy(tokenKey))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public ReceiveSession? Find(ReadOnlySpan<byte> id) =>
         id.Length == 16 && _sessions.TryGetValue(Convert.ToHexStringLower(id), out var s) ? s : null;
 

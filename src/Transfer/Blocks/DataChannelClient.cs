@@ -32,15 +32,59 @@ public sealed class DataChannelClient : IAsyncDisposable
         _readLoop = Task.Run(ReadLoopAsync);
     }
 
-    /// <summary>Opens a connection with <paramref name="connect"/> and introduces the session on it.</summary>
+    /// <summary>Opens a connection with <paramref name="connect"/> and proves the session's token on it (<see cref="DataHandshake"/>).</summary>
     /// <param name="onFileFrame">File replication: gets the receiver's Need, FileAck and TreeAck frames (valid during the call).</param>
-    public static async Task<DataChannelClient> OpenAsync(Func<CancellationToken, Task<Stream>> connect, ReadOnlyMemory<byte> sessionId,
+    public static async Task<DataChannelClient> OpenAsync(Func<CancellationToken, Task<Stream>> connect, SessionCredentials credentials,
         CancellationToken cancellationToken, Action<Frame>? onFileFrame = null)
     {
         var stream = await connect(cancellationToken);
-        var client = new DataChannelClient(stream, onFileFrame);
-        await client._writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0), sessionId.Span, cancellationToken);
-        return client;
+        try
+        {
+            var challenge = await ReadChallengeAsync(stream, cancellationToken);
+            var client = new DataChannelClient(stream, onFileFrame);
+            await client._writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0),
+                DataHandshake.Hello(credentials.Key, challenge, credentials.SessionId), cancellationToken);
+            return client;
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static FerryException ErrorFrom(Frame frame)
+    {
+        var (code, message) = FrameWriter.ParseError(frame.Payload);
+        return new FerryException(ErrorCodes.Parse(code), "receiver: " + message);
+    }
+
+    /// <summary>The receiver's first frame: its challenge, or an Error saying why it will not talk.</summary>
+    private static async Task<byte[]> ReadChallengeAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        Frame? frame;
+        try
+        {
+            // Unbuffered: nothing past this frame is read here; the connection's reader takes over after it.
+            frame = await new FrameReader(stream).ReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FerryException(ErrorCode.NotFerry, "the data port answered nothing within 30 s; it is not a Ferry receiver",
+                "Check the receiver's address and data port.");
+        }
+        using (frame)
+        {
+            return frame?.Header.Type switch
+            {
+                FrameType.Challenge => frame.Payload.ToArray(),
+                FrameType.Error => throw ErrorFrom(frame),
+                _ => throw new FerryException(ErrorCode.NotFerry, "the data port did not open with a Ferry challenge; it is not a Ferry receiver",
+                    "Check the receiver's address and data port."),
+            };
+        }
     }
 
     /// <summary>Completes (never faults) when the connection has failed; <see cref="ThrowIfFailed"/> then says why.</summary>
@@ -145,8 +189,7 @@ public sealed class DataChannelClient : IAsyncDisposable
                         _onFileFrame(frame);
                         break;
                     case FrameType.Error:
-                        var (code, message) = FrameWriter.ParseError(frame.Payload);
-                        Fail(new FerryException(ErrorCodes.Parse(code), "receiver: " + message));
+                        Fail(ErrorFrom(frame));
                         return;
                     default:
                         Fail(new ProtocolException($"unexpected {frame.Header.Type} frame from the receiver"));

@@ -43,10 +43,10 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
     public FileTreeStats Stats { get; } = new();
 
     /// <summary>Opens the data connection and sends each tree in turn.</summary>
-    public async Task SendAsync(Func<CancellationToken, Task<Stream>> connect, ReadOnlyMemory<byte> sessionId, IReadOnlyList<ISourceTree> trees,
+    public async Task SendAsync(Func<CancellationToken, Task<Stream>> connect, SessionCredentials credentials, IReadOnlyList<ISourceTree> trees,
         CancellationToken ct)
     {
-        await using var channel = await DataChannelClient.OpenAsync(connect, sessionId, ct, OnFrame);
+        await using var channel = await DataChannelClient.OpenAsync(connect, credentials, ct, OnFrame);
         _channel = channel;
         foreach (var tree in trees)
         {

@@ -154,6 +154,11 @@ public readonly record struct FrameHeader(
                 }
                 break;
             case FrameType.Hello:
+                RequirePayload(DataHandshake.HelloBytes, DataHandshake.HelloBytes);
+                break;
+            case FrameType.Challenge:
+                RequirePayload(DataHandshake.ChallengeBytes, DataHandshake.ChallengeBytes);
+                break;
             case FrameType.Error:
                 if (PayloadLength > MaxControlPayload || Flags != FrameFlags.None)
                 {

@@ -3,7 +3,10 @@ namespace Ferry.Transfer.Framing;
 /// <summary>Data-channel frame types. Values are on the wire: never renumber.</summary>
 public enum FrameType : byte
 {
-    /// <summary>Agent → receiver, first frame of a connection: payload is the 16-byte session id.</summary>
+    /// <summary>
+    /// Agent → receiver, first frame of a connection, answering the Challenge: the 16-byte session id
+    /// and the proof of the job's token (see DataHandshake).
+    /// </summary>
     Hello = 1,
 
     /// <summary>Agent → receiver: <c>length</c> bytes for <c>(disk, offset)</c>, raw or LZ4-compressed.</summary>
@@ -56,6 +59,9 @@ public enum FrameType : byte
 
     /// <summary>Receiver → agent: tree <c>disk</c> is complete and durable.</summary>
     TreeAck = 0x87,
+
+    /// <summary>Receiver → agent, first frame of a connection: 32 random bytes the Hello must answer.</summary>
+    Challenge = 0x88,
 
     /// <summary>Either way: the connection ends; payload is "CODE\nmessage" in UTF-8.</summary>
     Error = 0x84,

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -22,6 +23,9 @@ public sealed class HostileAgentTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     private readonly TempDir _dir = new();
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+
+    // Another job's token, which this receiver also accepts (as under a control plane, one per job).
+    private readonly string _otherJob = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
     private ReceiverHost _host = null!;
     private GrpcChannel _channel = null!;
     private ReceiverControl.ReceiverControlClient _client = null!;
@@ -34,7 +38,7 @@ public sealed class HostileAgentTests : IAsyncLifetime
             ControlPort = 0,
             DataPort = 0,
             OutputDirectory = _dir["out"],
-            Token = TokenCheck.FromToken(_token),
+            Token = Tokens(),
             HelloTimeout = TimeSpan.FromMilliseconds(500),
             SpaceReserveBytes = 0,
         }).WaitAsync(Timeout);
@@ -142,8 +146,10 @@ public sealed class HostileAgentTests : IAsyncLifetime
         await Open("src");
         await using var connection = await Connect(null);
 
+        using var challenge = await connection.Receive();
         using var error = await connection.Receive();
 
+        Assert.Equal(FrameType.Challenge, challenge!.Header.Type);
         Assert.Equal(FrameType.Error, error!.Header.Type);
         Assert.Contains("no Hello", FrameWriter.ParseError(error.Payload).Message, StringComparison.Ordinal);
     }
@@ -151,7 +157,7 @@ public sealed class HostileAgentTests : IAsyncLifetime
     [Fact]
     public async Task Hello_NamingNoSession_IsRefusedAsSessionUnknown()
     {
-        await using var connection = await Connect(ByteString.CopyFrom(new byte[16]));
+        await using var connection = await Connect(ByteString.CopyFrom(new byte[DataHandshake.SessionIdBytes]));
 
         using var error = await connection.Receive();
 
@@ -162,11 +168,70 @@ public sealed class HostileAgentTests : IAsyncLifetime
     public async Task Garbage_InsteadOfAFrame_IsAProtocolError()
     {
         await using var connection = await Connect(null);
+        using var challenge = await connection.Receive();
 
         await connection.SendRaw(new byte[FrameHeader.Size]);
 
         using var error = await connection.Receive();
         Assert.Equal("E_PROTOCOL", FrameWriter.ParseError(error!.Payload).Code);
+    }
+
+    [Fact]
+    public async Task Hello_ProvingAnotherJobsToken_IsRefusedAsAuthFailed_AndWritesNothing()
+    {
+        var session = await Open("src");
+        await using var connection = await Connect(session.SessionId, _otherJob);
+        await connection.Send(new FrameHeader(FrameType.Data, FrameFlags.None, 0, 512, 0, 1, XxHash3.HashToUInt64(new byte[512]), 512), Enumerable.Repeat((byte)0xAB, 512).ToArray());
+
+        using var error = await connection.Receive();
+
+        Assert.Equal("E_AUTH_FAILED", FrameWriter.ParseError(error!.Payload).Code);
+        Assert.Equal(new byte[512], ReadImage(session, 0, 512));
+    }
+
+    [Fact]
+    public async Task Hello_ReplayedFromAnotherConnection_IsRefusedAsAuthFailed()
+    {
+        var session = await Open("src");
+        await using var first = await Connect(null);
+        using var challenge = await first.Receive();
+        var hello = DataHandshake.Hello(DataHandshake.Key(_token), challenge!.Payload, session.SessionId.Span);
+        await first.Send(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, DataHandshake.HelloBytes), hello);
+
+        // The recorded Hello, presented on a new connection with a new challenge.
+        await using var replay = await Connect(null);
+        using var _ = await replay.Receive();
+        await replay.Send(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, DataHandshake.HelloBytes), hello);
+
+        using var error = await replay.Receive();
+        Assert.Equal("E_AUTH_FAILED", FrameWriter.ParseError(error!.Payload).Code);
+    }
+
+    [Fact]
+    public async Task AnotherJobsToken_CannotVerifyFinishAbortOrReplaceTheSession()
+    {
+        var session = await Open("src");
+        var other = new Metadata { { ControlMetadata.Authorization, "Bearer " + _otherJob } };
+
+        var verify = await Assert.ThrowsAsync<RpcException>(() => _client.VerifyAsync(new VerifyRequest { SessionId = session.SessionId, Disk = 0 }, other).ResponseAsync);
+        var finish = await Assert.ThrowsAsync<RpcException>(() => _client.FinishSessionAsync(new FinishSessionRequest { SessionId = session.SessionId }, other).ResponseAsync);
+        var abort = await Assert.ThrowsAsync<RpcException>(() => _client.AbortSessionAsync(new FinishSessionRequest { SessionId = session.SessionId }, other).ResponseAsync);
+        var replace = await Assert.ThrowsAsync<RpcException>(() => Open("src", _otherJob));
+
+        Assert.All(new[] { verify, finish, abort }, e => Assert.Equal("E_SESSION_UNKNOWN", e.Trailers.GetValue(ControlMetadata.ErrorCode)));
+        Assert.Equal("E_JOB_CONFLICT", replace.Trailers.GetValue(ControlMetadata.ErrorCode));
+        Assert.True(File.Exists(PartialImage(session)), "another job's call removed the session's image");
+        await using var owner = await Connect(session.SessionId);
+        await owner.Send(new FrameHeader(FrameType.Flush, FrameFlags.None, 0, 0, 0, 1, 0, 0), []);
+        using var ack = await owner.Receive();
+        Assert.Equal(FrameType.FlushAck, ack!.Header.Type);
+    }
+
+    private TokenCheck Tokens()
+    {
+        var tokens = TokenCheck.FromToken(_token);
+        tokens.Allow(_otherJob);
+        return tokens;
     }
 
     private Task<OpenSessionReply> Open(string name, string? token = null)
@@ -177,14 +242,18 @@ public sealed class HostileAgentTests : IAsyncLifetime
         return _client.OpenSessionAsync(request, headers, DateTime.UtcNow.Add(Timeout)).ResponseAsync;
     }
 
-    private async Task<RawConnection> Connect(ByteString? sessionId)
+    /// <summary>A data connection; with a session id, the receiver's challenge is answered with a Hello proving <paramref name="token"/> (default: the session's).</summary>
+    private async Task<RawConnection> Connect(ByteString? sessionId, string? token = null)
     {
         var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, _host.DataEndpoint.Port).WaitAsync(Timeout);
         var connection = new RawConnection(client);
         if (sessionId is not null)
         {
-            await connection.Send(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 16), sessionId.ToByteArray());
+            using var challenge = await connection.Receive();
+            Assert.Equal(FrameType.Challenge, challenge!.Header.Type);
+            var hello = DataHandshake.Hello(DataHandshake.Key(token ?? _token), challenge.Payload, sessionId.Span);
+            await connection.Send(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, DataHandshake.HelloBytes), hello);
         }
         return connection;
     }
