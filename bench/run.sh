@@ -101,7 +101,9 @@ cport=$(free_port); dport=$(free_port)
 "$ferry" receiver --listen 127.0.0.1 --control-port "$cport" --data-port "$dport" --out "$work/out" --token bench > "$work/receiver.log" 2>&1 &
 receiver=$!
 export FERRY_TOKEN=bench
-for _ in $(seq 100); do grep -q "Receiver ready" "$work/receiver.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "fingerprint: " "$work/receiver.log" && break; sleep 0.1; done
+FERRY_RECEIVER_FINGERPRINT=$(grep -o 'fingerprint: [0-9a-f]\{64\}' "$work/receiver.log" | cut -d' ' -f2)
+export FERRY_RECEIVER_FINGERPRINT
 
 # A tree as a server's /: 50,000 small files (text and binary, 0-16 KiB) in 500 directories, plus a
 # few large files; on its own ext4 filesystem, as the rsync daemon's target is.

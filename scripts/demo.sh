@@ -46,11 +46,14 @@ data=$(ports $((control + 1)))
 "$ferry" receiver --listen 127.0.0.1 --control-port "$control" --data-port "$data" --out "$work/images" --token-file "$work/token" \
   > "$work/receiver.log" 2>&1 &
 receiver_pid=$!
-for _ in $(seq 1 100); do grep -q "Receiver ready" "$work/receiver.log" && break; sleep 0.1; done
-grep -q "Receiver ready" "$work/receiver.log" || { cat "$work/receiver.log"; exit 1; }
+for _ in $(seq 1 100); do grep -q "fingerprint: " "$work/receiver.log" && break; sleep 0.1; done
+grep -q "fingerprint: " "$work/receiver.log" || { cat "$work/receiver.log"; exit 1; }
+# The agent pins the receiver's certificate: the fingerprint the receiver prints at start.
+fingerprint=$(grep -o 'fingerprint: [0-9a-f]\{64\}' "$work/receiver.log" | cut -d' ' -f2)
+echo "    receiver certificate SHA-256: $fingerprint"
 
 echo "==> Migrating $src with the native agent ($(du -h "$agent" | cut -f1), one file)"
-FERRY_TOKEN=$(cat "$work/token") "$agent" migrate --receiver 127.0.0.1 --control-port "$control" --data-port "$data" \
+FERRY_TOKEN=$(cat "$work/token") FERRY_RECEIVER_FINGERPRINT=$fingerprint "$agent" migrate --receiver 127.0.0.1 --control-port "$control" --data-port "$data" \
   --disk "$src" --source-name demo --checksum --format raw
 
 image="$work/images/demo/$(basename "$src").raw"

@@ -27,7 +27,7 @@ public static class ExitCodes
         ErrorCode.DiskNotFound or ErrorCode.NotBlockDevice or ErrorCode.SourceRead or ErrorCode.SourceCorrupt => SourceDisk,
         ErrorCode.ReceiverUnreachable or ErrorCode.ControlUnreachable => ReceiverUnreachable,
         ErrorCode.AuthFailed or ErrorCode.CodeUnknown or ErrorCode.CodeRevoked or ErrorCode.CodeExpired or ErrorCode.CodeExhausted
-            or ErrorCode.AccessKeyInvalid => AuthFailed,
+            or ErrorCode.AccessKeyInvalid or ErrorCode.CertificateMismatch or ErrorCode.TlsRequired => AuthFailed,
         ErrorCode.ClockSkew => ClockSkew,
         ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace or ErrorCode.PartitionTooSmall => NoSpace,
         ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,

@@ -197,13 +197,15 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             var token = _jobTokens.GetOrAdd(job.Id, _ =>
             {
                 var t = Secrets.NewSecret();
-                receiver.AllowToken(t);
+                receiver.AllowToken(t, Enum.Parse<Transfer.Control.TransportSecurity>(job.Settings.Encryption, ignoreCase: true));
                 return t;
             });
             assignment.ReceiverHost = receiver.Host;
             assignment.ReceiverControlPort = (uint)receiver.ControlPort;
             assignment.ReceiverDataPort = (uint)receiver.DataPort;
             assignment.ReceiverToken = token;
+            assignment.ReceiverFingerprint = receiver.Fingerprint;
+            assignment.Tls = job.Settings.Encryption;
         }
         return assignment;
     }
@@ -253,6 +255,10 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         if (!Transfer.ImageFormat.IsKnown(s.ImageFormat))
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"image format '{s.ImageFormat}' is not one of {string.Join(", ", Transfer.ImageFormat.All)}");
+        }
+        if (s.Encryption is not ("auto" or "on" or "off"))
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"encryption '{s.Encryption}' is not auto, on or off");
         }
         if (s.Mode is not ("block" or "file"))
         {

@@ -38,7 +38,7 @@ public sealed class AgentFailureTests
         using var disk = SmallDisk(dir);
 
         // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-        var run = await Task.Run(() => AgentBinary.Run(["migrate", "--receiver", "127.0.0.1", "--control-port", "1", "--token", "t", "--disk", disk.Device]))
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", "--receiver", "127.0.0.1", "--control-port", "1", "--token", "t", "--receiver-fingerprint", new string('0', 64), "--disk", disk.Device]))
             .WaitAsync(TimeSpan.FromMinutes(2));
 
         Assert.Equal(5, run.ExitCode);
@@ -90,7 +90,7 @@ public sealed class AgentFailureTests
     [Fact]
     public void Migrate_CompressionOutOfRange_ExitsUsage()
     {
-        var run = AgentBinary.Run("migrate", "--receiver", "127.0.0.1", "--token", "t", "--disk", "/dev/null", "--compress", "11");
+        var run = AgentBinary.Run("migrate", "--receiver", "127.0.0.1", "--token", "t", "--receiver-fingerprint", new string('0', 64), "--disk", "/dev/null", "--compress", "11");
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("E_USAGE", run.Stderr, StringComparison.Ordinal);

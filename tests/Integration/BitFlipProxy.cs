@@ -56,6 +56,10 @@ internal sealed class BitFlipProxy : IAsyncDisposable
         var header = new byte[FrameHeader.Size];
         try
         {
+            // The agent's cleartext preamble comes before the frames (this proxy is on loopback, so the agent does not use TLS).
+            var preamble = new byte[DataPreamble.Cleartext.Length];
+            await from.ReadExactlyAsync(preamble, _stop.Token);
+            await to.WriteAsync(preamble, _stop.Token);
             while (await from.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, _stop.Token) == header.Length)
             {
                 var h = FrameHeader.Parse(header);

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Files;
+using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Google.Protobuf;
 using Microsoft.Win32.SafeHandles;
@@ -39,6 +40,7 @@ public sealed class FileSenderChangeTests
         {
             var tcp = new TcpClient();
             await tcp.ConnectAsync("127.0.0.1", receiver.Host.DataEndpoint.Port, ct);
+            await tcp.GetStream().WriteAsync(DataPreamble.Cleartext.ToArray(), ct);
             return tcp.GetStream();
         }, session, [tree], CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
 

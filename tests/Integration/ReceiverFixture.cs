@@ -5,7 +5,6 @@ using Ferry.Transfer.Control;
 using Ferry.Transfer.Framing;
 using Ferry.Transfer.Protocol;
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace Ferry.Tests.Integration;
 
@@ -25,7 +24,7 @@ internal sealed class ReceiverFixture : IAsyncDisposable
 
     public string Token { get; }
 
-    public static async Task<ReceiverFixture> StartAsync(string output)
+    public static async Task<ReceiverFixture> StartAsync(string output, TransportSecurity security = TransportSecurity.Auto)
     {
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
         var host = await ReceiverHost.StartAsync(new ReceiverOptions
@@ -34,14 +33,17 @@ internal sealed class ReceiverFixture : IAsyncDisposable
             ControlPort = 0,
             DataPort = 0,
             OutputDirectory = output,
-            Token = TokenCheck.FromToken(token),
+            Token = TokenCheck.FromToken(token, security),
+            // Beside the output directory, so that tests can check that a refused session left nothing in it.
+            CertificatePath = output.TrimEnd('/') + ".receiver.pfx",
         }).WaitAsync(TimeSpan.FromSeconds(30));
         return new ReceiverFixture(host, output, token);
     }
 
-    /// <summary>What an agent does first on a new data connection: answer the receiver's challenge with a Hello.</summary>
+    /// <summary>What an agent does first on a new cleartext data connection: the preamble, then a Hello answering the receiver's challenge.</summary>
     public static async Task IntroduceAsync(Stream stream, FrameWriter writer, SessionCredentials session)
     {
+        await stream.WriteAsync(DataPreamble.Cleartext.ToArray()); // cleartext: loopback, where auto allows it
         using var challenge = await new FrameReader(stream).ReadAsync(default);
         Xunit.Assert.Equal(FrameType.Challenge, challenge!.Header.Type);
         await writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0),
@@ -49,12 +51,13 @@ internal sealed class ReceiverFixture : IAsyncDisposable
     }
 
     /// <summary>Arguments that point the agent at this receiver (as HOST: 10.0.2.2 from inside a QEMU guest).</summary>
-    public string[] AgentArgs(string? token = null, string host = "127.0.0.1") =>
+    public string[] AgentArgs(string? token = null, string host = "127.0.0.1", int? controlPort = null, int? dataPort = null) =>
     [
         "--receiver", host,
-        "--control-port", Host.ControlEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "--data-port", Host.DataEndpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--control-port", (controlPort ?? Host.ControlEndpoint.Port).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--data-port", (dataPort ?? Host.DataEndpoint.Port).ToString(System.Globalization.CultureInfo.InvariantCulture),
         "--token", token ?? Token,
+        "--receiver-fingerprint", Host.Fingerprint,
     ];
 
     /// <summary>
@@ -63,7 +66,7 @@ internal sealed class ReceiverFixture : IAsyncDisposable
     /// </summary>
     public async Task<SessionCredentials> OpenFileSessionAsync(string source)
     {
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Host.ControlEndpoint.Port}");
+        using var channel = PinnedChannel.Open(Host.ControlEndpoint.Port, Host.Fingerprint);
         var client = new ReceiverControl.ReceiverControlClient(channel);
         var layout = new TargetLayout { BootMode = "uefi" };
         var disk = new LayoutDisk { Index = 0, Name = "vda", SizeBytes = 128UL << 20, PartitionTable = "gpt" };

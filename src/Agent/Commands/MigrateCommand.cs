@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ferry.Agent.Inventory;
 using Ferry.Agent.Migration;
+using Ferry.Transfer.Control;
 
 namespace Ferry.Agent.Commands;
 
@@ -30,11 +31,13 @@ internal static class MigrateCommand
         var sourceName = new Option<string?>("--source-name") { Description = "Name of this source on the receiver (default: host name)." };
         var format = new Option<string>("--format") { Description = "Image format on the receiver: raw, qcow2, vmdk, vhdx.", DefaultValueFactory = _ => Transfer.ImageFormat.Default };
         var verbose = new Option<bool>("--verbose") { Description = "Log details to the console." };
+        var fingerprint = new Option<string?>("--receiver-fingerprint") { Description = "SHA-256 of the receiver's certificate, as `ferry receiver` prints it (or set FERRY_RECEIVER_FINGERPRINT)." };
+        var tls = new Option<string>("--tls") { Description = "Data channel encryption: auto (TLS unless the receiver is this machine), on, off.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("migrate", "Copy disks block by block, or file trees into a new layout, to a receiver (client-only mode).")
         {
             receiver, controlPort, dataPort, token, disks, mode, layout, sourceRoot, excludes, compress, bandwidth, checksum, jsonProgress, streams,
-            sourceName, format, verbose,
+            sourceName, format, verbose, fingerprint, tls,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -45,6 +48,12 @@ internal static class MigrateCommand
                 DataPort = parse.GetValue(dataPort),
                 Token = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("FERRY_TOKEN")
                     ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no token given", "Pass --token or set FERRY_TOKEN."),
+                ReceiverPin = CertificatePin.TryParse(parse.GetValue(fingerprint) ?? Environment.GetEnvironmentVariable("FERRY_RECEIVER_FINGERPRINT"))
+                    ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no valid receiver fingerprint given (64 hex digits)",
+                        "Pass --receiver-fingerprint with the SHA-256 that `ferry receiver` prints at start, or set FERRY_RECEIVER_FINGERPRINT."),
+                Tls = Enum.TryParse<TransportSecurity>(parse.GetValue(tls), ignoreCase: true, out var security) && Enum.IsDefined(security)
+                    ? security
+                    : throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, $"--tls {parse.GetValue(tls)}: expected auto, on or off"),
                 Disks = parse.GetValue(disks) ?? [],
                 Mode = parse.GetValue(mode)!,
                 Layout = parse.GetValue(layout) is { } path ? LayoutDocument.Load(path) : null,

@@ -1,5 +1,6 @@
 using Ferry.Agent.Migration;
 using Ferry.Transfer.Blocks;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Protocol;
 using Serilog;
@@ -69,6 +70,9 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             ControlPort = (int)job.ReceiverControlPort,
             DataPort = (int)job.ReceiverDataPort,
             Token = job.ReceiverToken,
+            ReceiverPin = CertificatePin.TryParse(job.ReceiverFingerprint)
+                ?? throw new FerryException(ErrorCode.Protocol, "the job carries no valid receiver certificate fingerprint", "Upgrade the control plane to this agent's version."),
+            Tls = Enum.TryParse<TransportSecurity>(job.Tls, ignoreCase: true, out var security) && Enum.IsDefined(security) ? security : TransportSecurity.On,
             Disks = [.. job.Disks],
             Compression = (int)job.Compression,
             BandwidthMbit = job.BandwidthMbit,

@@ -50,7 +50,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 sources.Add(new DiskSource(index, name, DeviceRegion.WholeDisk(device), plan.Ranges));
             }
 
-            using var receiver = new ReceiverClient(options.Receiver, options.ControlPort, options.Token);
+            using var receiver = new ReceiverClient(options);
             var open = new OpenSessionRequest
             {
                 AgentVersion = typeof(BlockMigration).Assembly.GetName().Version?.ToString() ?? "0",
@@ -160,7 +160,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             Control = control,
         }, counters);
         var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
-        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options.Receiver, options.DataPort, d), credentials, c), ct);
+        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options, d), credentials, c), ct);
         if (control?.Checksum ?? options.Checksum)
         {
             counters.Phase = "verifying";

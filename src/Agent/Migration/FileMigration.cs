@@ -39,7 +39,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         try
         {
             LayoutRules.Validate(layout);
-            using var receiver = new ReceiverClient(options.Receiver, options.ControlPort, options.Token);
+            using var receiver = new ReceiverClient(options);
             var open = new OpenSessionRequest
             {
                 AgentVersion = typeof(FileMigration).Assembly.GetName().Version?.ToString() ?? "0",
@@ -87,7 +87,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
             if (trees.Count > 0)
             {
-                await sender.SendAsync(c => DataConnector.ConnectAsync(options.Receiver, options.DataPort, c), credentials, trees, ct);
+                await sender.SendAsync(c => DataConnector.ConnectAsync(options, c), credentials, trees, ct);
             }
             if (blocks.Count > 0)
             {

@@ -11,6 +11,20 @@ public sealed record MigrateOptions
 
     public required string Token { get; init; }
 
+    /// <summary>The receiver's certificate fingerprint: its control channel (always TLS) and TLS data connections accept no other.</summary>
+    public required Transfer.Control.CertificatePin ReceiverPin { get; init; }
+
+    /// <summary>Data channel encryption: Auto is TLS unless the receiver is this machine (loopback).</summary>
+    public Transfer.Control.TransportSecurity Tls { get; init; }
+
+    /// <summary>Whether the data connections use TLS, as <see cref="Tls"/> decides for this receiver.</summary>
+    public bool EncryptData => Tls switch
+    {
+        Transfer.Control.TransportSecurity.On => true,
+        Transfer.Control.TransportSecurity.Off => false,
+        _ => !(Receiver == "localhost" || (System.Net.IPAddress.TryParse(Receiver, out var ip) && System.Net.IPAddress.IsLoopback(ip))),
+    };
+
     /// <summary>Block replication: the whole disks to copy.</summary>
     public IReadOnlyList<string> Disks { get; init; } = [];
 

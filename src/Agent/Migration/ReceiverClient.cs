@@ -16,18 +16,29 @@ public sealed class ReceiverClient : IDisposable
     private readonly ReceiverControl.ReceiverControlClient _client;
     private readonly Metadata _headers;
     private readonly string _address;
+    private readonly string _host;
+    private readonly int _port;
+    private readonly CertificatePin _pin;
 
-    public ReceiverClient(string host, int port, string token)
+    /// <summary>The control channel is TLS whatever the data channel does: it carries the token. Only the pinned certificate is accepted.</summary>
+    public ReceiverClient(MigrateOptions options)
     {
+        var (host, port) = (_host, _port) = (options.Receiver, options.ControlPort);
         _address = $"{host}:{port}";
-        var handler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(10), EnableMultipleHttp2Connections = false };
-        _channel = GrpcChannel.ForAddress(new UriBuilder("http", host, port).Uri, new GrpcChannelOptions
+        _pin = options.ReceiverPin;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            EnableMultipleHttp2Connections = false,
+            SslOptions = _pin.ClientOptions(host),
+        };
+        _channel = GrpcChannel.ForAddress(new UriBuilder("https", host, port).Uri, new GrpcChannelOptions
         {
             HttpHandler = handler,
             MaxReceiveMessageSize = 16 << 20,
         });
         _client = new ReceiverControl.ReceiverControlClient(_channel);
-        _headers = new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(token) } };
+        _headers = new Metadata { { ControlMetadata.Authorization, ControlMetadata.Bearer(options.Token) } };
     }
 
     public Task<OpenSessionReply> OpenSessionAsync(OpenSessionRequest request, CancellationToken ct) =>
@@ -63,8 +74,23 @@ public sealed class ReceiverClient : IDisposable
         }
     }
 
-    private Task<T> CallAsync<T>(Func<Task<T>> call) => GrpcFailures.CallAsync(call, "receiver's control channel", _address, ErrorCode.ReceiverUnreachable,
-        $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.");
+    /// <summary>The error for a receiver that presented another certificate than the pinned one.</summary>
+    public static FerryException Mismatch(string host, int port, string presented, CertificatePin pin) =>
+        new(ErrorCode.CertificateMismatch, $"the receiver at {host}:{port} presented certificate SHA-256 {presented}, not the pinned {pin.Fingerprint}; nothing was sent",
+            "Someone may be intercepting the connection, or another receiver answers at that address. Compare with the fingerprint `ferry receiver` printed at start.");
+
+    private async Task<T> CallAsync<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await GrpcFailures.CallAsync(call, "receiver's control channel", _address, ErrorCode.ReceiverUnreachable,
+                $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.");
+        }
+        catch (FerryException) when (_pin.Presented is { } presented)
+        {
+            throw Mismatch(_host, _port, presented, _pin);
+        }
+    }
 
     public void Dispose() => _channel.Dispose();
 }

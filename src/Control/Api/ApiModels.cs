@@ -12,7 +12,7 @@ public sealed record CreateAccessKeyRequest(string? Description);
 public sealed record CreatedAccessKey(string Id, string Secret);
 
 public sealed record CreateJobRequest(string SourceId, List<string>? Disks, int? Compression, double? BandwidthMbit, bool? Checksum, string? ImageFormat,
-    string? Mode = null, System.Text.Json.JsonElement? Layout = null);
+    string? Mode = null, System.Text.Json.JsonElement? Layout = null, string? Encryption = null);
 
 public sealed record ModifyJobRequest(int? Compression, double? BandwidthMbit, bool? Checksum);
 

@@ -50,7 +50,7 @@ public static class RestApi
 
         api.MapPost("/jobs", (CreateJobRequest r) =>
             plane.CreateJob(r.SourceId ?? "", new JobSettings(r.Disks ?? [], r.Compression ?? 7, r.BandwidthMbit ?? 0, r.Checksum ?? true,
-                r.ImageFormat ?? Transfer.ImageFormat.Default, r.Mode ?? "block", r.Layout?.GetRawText())));
+                r.ImageFormat ?? Transfer.ImageFormat.Default, r.Mode ?? "block", r.Layout?.GetRawText(), r.Encryption ?? "auto")));
         api.MapGet("/jobs", (string? source) => plane.Store.ListJobs(source));
         api.MapGet("/jobs/{id}", (string id) => plane.GetJob(id));
         api.MapPost("/jobs/{id}/{verb}", (string id, string verb, ModifyJobRequest? r) =>

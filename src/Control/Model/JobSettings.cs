@@ -4,6 +4,7 @@ namespace Ferry.Control.Model;
 /// <param name="Disks">Block mode: source disks to copy (device paths as in the inventory); empty means every disk.</param>
 /// <param name="Mode">"block" (whole disks) or "file" (file trees into <paramref name="Layout"/>).</param>
 /// <param name="Layout">File mode: the layout document (JSON, as the agent's --layout takes it).</param>
+/// <param name="Encryption">Data channel TLS: auto (on unless agent and receiver share a machine), on, or off (a private network).</param>
 public sealed record JobSettings(
     IReadOnlyList<string> Disks,
     int Compression = 7,
@@ -11,4 +12,5 @@ public sealed record JobSettings(
     bool Checksum = true,
     string ImageFormat = Transfer.ImageFormat.Default,
     string Mode = "block",
-    string? Layout = null);
+    string? Layout = null,
+    string Encryption = "auto");

@@ -64,6 +64,7 @@ internal static class OperatorCommands
         var format = new Option<string?>("--format") { Description = "Image format: raw, qcow2 (default), vmdk, vhdx." };
         var mode = new Option<string?>("--mode") { Description = "block (default: whole disks) or file (file trees into --layout)." };
         var layout = new Option<FileInfo?>("--layout") { Description = "File mode: the layout document (see the README)." };
+        var encryption = new Option<string?>("--encryption") { Description = "Data channel TLS: auto (default; off only when agent and receiver share a machine), on, off (a private network)." };
         var id = new Argument<string>("id");
         var command = new Command("job", "Migration jobs.")
         {
@@ -78,7 +79,8 @@ internal static class OperatorCommands
                 mode = p.GetValue(mode),
                 layout = p.GetValue(layout) is { } file ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(file.FullName),
                     new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }).RootElement : (System.Text.Json.JsonElement?)null,
-            }), null, source, disks, compress, bandwidth, checksum, format, mode, layout),
+                encryption = p.GetValue(encryption),
+            }), null, source, disks, compress, bandwidth, checksum, format, mode, layout, encryption),
             OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
                 OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
             OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), JobText.Print, id),

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Ferry.Cli.Cli;
 using Ferry.Receiver.Hosting;
+using Ferry.Transfer.Control;
 using Serilog;
 
 namespace Ferry.Cli.Commands;
@@ -17,9 +18,14 @@ internal static class ReceiverCommand
         var output = new Option<string>("--out") { Description = "Directory the disk images are written to.", Required = true };
         var token = new Option<string?>("--token") { Description = "Token agents must present (or --token-file, or FERRY_TOKEN)." };
         var tokenFile = new Option<string?>("--token-file") { Description = "File holding the token (keeps it off the process list)." };
+        var tls = new Option<string>("--tls")
+        {
+            Description = "Data channel: auto (cleartext only from this machine), on (TLS always), off (cleartext allowed: a private network).",
+            DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("receiver", "Receive disks from agents and write them as images.")
         {
-            listen, controlPort, dataPort, output, token, tokenFile,
+            listen, controlPort, dataPort, output, token, tokenFile, tls,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -29,6 +35,11 @@ internal static class ReceiverCommand
             if (string.IsNullOrWhiteSpace(secret))
             {
                 Console.Error.WriteLine("error E_USAGE: no token given; pass --token, --token-file or set FERRY_TOKEN");
+                return 2;
+            }
+            if (!Enum.TryParse<TransportSecurity>(parse.GetValue(tls), ignoreCase: true, out var security) || !Enum.IsDefined(security))
+            {
+                Console.Error.WriteLine($"error E_USAGE: --tls {parse.GetValue(tls)}: expected auto, on or off");
                 return 2;
             }
             if (!IPAddress.TryParse(parse.GetValue(listen), out var address))
@@ -42,11 +53,13 @@ internal static class ReceiverCommand
                 ControlPort = parse.GetValue(controlPort),
                 DataPort = parse.GetValue(dataPort),
                 OutputDirectory = Path.GetFullPath(parse.GetValue(output)!),
-                Token = TokenCheck.FromToken(secret),
+                Token = TokenCheck.FromToken(secret, security),
             };
             await using var logger = OperatorLog.Create();
             await using var host = await ReceiverHost.StartAsync(options, l => l.AddSerilog(logger), ct);
             logger.Information("Receiver ready: control {Control}, data {Data}, images in {Out}", host.ControlEndpoint, host.DataEndpoint, options.OutputDirectory);
+            // Agents pin this (agent migrate --receiver-fingerprint); it is public, not a secret.
+            logger.Information("Receiver certificate SHA-256 fingerprint: {Fingerprint:l}", host.Fingerprint);
             // Returns on SIGTERM/SIGINT (the host's console lifetime) or when the command is cancelled.
             await host.WaitForShutdownAsync(ct);
             logger.Information("Receiver stopped");

@@ -49,7 +49,7 @@ internal static class ServeCommand
                     OutputDirectory = Path.Combine(dir, "images"),
                     Token = tokens,
                 }, l => l.AddSerilog(logger), ct);
-                link = new ReceiverLink("", receiver.ControlEndpoint.Port, receiver.DataEndpoint.Port, tokens.Allow, tokens.Revoke);
+                link = new ReceiverLink("", receiver.ControlEndpoint.Port, receiver.DataEndpoint.Port, receiver.Fingerprint, tokens.Allow, tokens.Revoke);
             }
             try
             {

@@ -12,10 +12,13 @@ namespace Ferry.Receiver.Channels;
 /// frame must name a disk of that session and lie within its bounds; a Data frame whose bytes do
 /// not hash to its checksum is refused with a Nack and never written.
 /// </summary>
-public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan helloTimeout, ILogger logger)
+public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logger)
 {
-    public async Task HandleAsync(Stream stream, string remote, CancellationToken stopping)
+    /// <param name="encrypted">Whether the connection runs over TLS; a cleartext one is refused for a session whose job requires TLS.</param>
+    /// <param name="helloTimeout">What is left of the time the connection has to prove its token.</param>
+    public async Task HandleAsync(Stream stream, System.Net.IPEndPoint? remoteEndpoint, bool encrypted, TimeSpan helloTimeout, CancellationToken stopping)
     {
+        var remote = remoteEndpoint?.ToString() ?? "?";
         // Answers are gathered and sent whenever the next read might wait for the agent.
         using var writer = new FrameWriter(stream, 64 << 10);
         var reader = new FrameReader(stream, 256 << 10);
@@ -25,7 +28,11 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
             var challenge = DataHandshake.NewChallenge();
             await writer.WriteControlAsync(new FrameHeader(FrameType.Challenge, FrameFlags.None, 0, 0, 0, 0, 0, 0), challenge, stopping);
             await writer.FlushAsync(stopping);
-            var session = await ReadHelloAsync(reader, challenge, stopping);
+            var session = await ReadHelloAsync(reader, challenge, helloTimeout, sessions, stopping);
+            if (!encrypted && !session.AllowsCleartextFrom(remoteEndpoint?.Address))
+            {
+                throw new FerryException(ErrorCode.TlsRequired, "this job's data must travel encrypted, and the connection is cleartext; connect with TLS");
+            }
             using var files = new FileFrameHandler(session, writer, logger);
             while (true)
             {
@@ -69,10 +76,10 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         }
     }
 
-    private async Task<ReceiveSession> ReadHelloAsync(FrameReader reader, byte[] challenge, CancellationToken stopping)
+    private static async Task<ReceiveSession> ReadHelloAsync(FrameReader reader, byte[] challenge, TimeSpan helloTimeout, SessionRegistry sessions, CancellationToken stopping)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        timeout.CancelAfter(helloTimeout);
+        timeout.CancelAfter(helloTimeout > TimeSpan.Zero ? helloTimeout : TimeSpan.FromMilliseconds(1));
         Frame? hello;
         try
         {
@@ -80,7 +87,7 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, TimeSpan hel
         }
         catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
         {
-            throw new FerryException(ErrorCode.Protocol, $"no Hello frame within {helloTimeout.TotalSeconds:0} s");
+            throw new FerryException(ErrorCode.Protocol, "no Hello frame within the hello timeout");
         }
         using (hello)
         {

@@ -83,7 +83,10 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot create the target images in {directory}: {e.Message}");
         }
 
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, targets, format);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, targets, format)
+        {
+            Security = options.Token.SecurityOf(key),
+        };
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
         return Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
@@ -119,7 +122,10 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot build the target disks in {work}: {e.Message}");
         }
-        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks);
+        var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks)
+        {
+            Security = options.Token.SecurityOf(key),
+        };
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
         return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = (ulong)disks.CommittedBytes(d.RawPath) }));

@@ -20,12 +20,16 @@ public sealed class ReceiverHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private ReceiverHost(WebApplication app, IPEndPoint control, IPEndPoint data)
+    private ReceiverHost(WebApplication app, IPEndPoint control, IPEndPoint data, string fingerprint)
     {
         _app = app;
         ControlEndpoint = control;
         DataEndpoint = data;
+        Fingerprint = fingerprint;
     }
+
+    /// <summary>The SHA-256 of the receiver's certificate, which agents pin (<c>--receiver-fingerprint</c>).</summary>
+    public string Fingerprint { get; }
 
     public IPEndPoint ControlEndpoint { get; }
 
@@ -35,17 +39,24 @@ public sealed class ReceiverHost : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.OutputDirectory);
+        var certificate = ReceiverCertificate.LoadOrCreate(options.CertificatePath ?? Path.Combine(options.OutputDirectory, ".ferry-receiver.pfx"));
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(certificate);
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<DataChannelServer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DataChannelServer>());
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 << 20);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(options.ListenAddress, options.ControlPort, l => l.Protocols = HttpProtocols.Http2);
+            // The control channel carries the token: always TLS (1.2 at least), whatever the data channel does.
+            k.Listen(options.ListenAddress, options.ControlPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                l.UseHttps(certificate, https => https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+            });
             k.Limits.Http2.MaxStreamsPerConnection = 16;
         });
 
@@ -56,7 +67,7 @@ public sealed class ReceiverHost : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var control = new IPEndPoint(options.ListenAddress, new Uri(address).Port);
         var data = app.Services.GetRequiredService<DataChannelServer>().LocalEndpoint;
-        return new ReceiverHost(app, control, data);
+        return new ReceiverHost(app, control, data, Transfer.Control.CertificatePin.Of(certificate));
     }
 
     /// <summary>Waits until the process is asked to stop (SIGTERM, SIGINT) or <paramref name="cancellationToken"/> fires, then stops.</summary>

@@ -24,6 +24,9 @@ public sealed record ReceiverOptions
     /// <summary>Free space kept back on the output filesystem beyond what a session plans to write.</summary>
     public long SpaceReserveBytes { get; init; } = 64L << 20;
 
+    /// <summary>The receiver's TLS key and certificate (PKCS#12), made at first start; default OUT/.ferry-receiver.pfx.</summary>
+    public string? CertificatePath { get; init; }
+
     /// <summary>How long a new data connection may take to introduce itself before it is closed.</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }

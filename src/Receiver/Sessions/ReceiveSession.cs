@@ -23,6 +23,17 @@ public sealed class ReceiveSession(byte[] id, byte[] tokenKey, string sourceName
 
     public string SourceName { get; } = sourceName;
 
+    /// <summary>Whether this session's data may travel in cleartext (its token's setting).</summary>
+    public Transfer.Control.TransportSecurity Security { get; init; }
+
+    /// <summary>Off allows cleartext from anywhere; Auto only from this machine (loopback); On never.</summary>
+    public bool AllowsCleartextFrom(System.Net.IPAddress? remote) => Security switch
+    {
+        Transfer.Control.TransportSecurity.Off => true,
+        Transfer.Control.TransportSecurity.Auto => remote is not null && System.Net.IPAddress.IsLoopback(remote),
+        _ => false,
+    };
+
     /// <summary>The format the finished disks are stored in (see <see cref="Transfer.ImageFormat"/>).</summary>
     public string ImageFormat { get; } = imageFormat;
 

@@ -39,4 +39,10 @@ public enum ErrorCode
     LayoutInvalid,
     PartitionTooSmall,
     BootFixup,
+
+    /// <summary>The receiver presented a certificate other than the pinned one (a man in the middle, or another receiver).</summary>
+    CertificateMismatch,
+
+    /// <summary>The job's data must travel encrypted, and the agent connected in cleartext.</summary>
+    TlsRequired,
 }

@@ -26,7 +26,7 @@ public sealed class ControlPlaneTests : IDisposable
     {
         _store = new SqliteControlStore(_dir["ferry.db"]);
         _plane = new ControlPlane(_store, SecretBox.OpenOrCreate(_dir["secret.key"]), new JobDispatcher(),
-            new Ferry.Control.Hosting.ReceiverLink("", 8080, 8703, _tokens.Add, t => _tokens.Remove(t)), TimeProvider.System, TimeSpan.FromSeconds(30));
+            new Ferry.Control.Hosting.ReceiverLink("", 8080, 8703, new string('f', 64), (t, _) => _tokens.Add(t), t => _tokens.Remove(t)), TimeProvider.System, TimeSpan.FromSeconds(30));
     }
 
     public void Dispose() => _dir.Dispose();

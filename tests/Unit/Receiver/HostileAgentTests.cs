@@ -40,9 +40,10 @@ public sealed class HostileAgentTests : IAsyncLifetime
             OutputDirectory = _dir["out"],
             Token = Tokens(),
             HelloTimeout = TimeSpan.FromMilliseconds(500),
+            CertificatePath = _dir["receiver.pfx"],
             SpaceReserveBytes = 0,
         }).WaitAsync(Timeout);
-        _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_host.ControlEndpoint.Port}");
+        _channel = PinnedChannel.Open(_host.ControlEndpoint.Port, _host.Fingerprint);
         _client = new ReceiverControl.ReceiverControlClient(_channel);
     }
 
@@ -248,6 +249,7 @@ public sealed class HostileAgentTests : IAsyncLifetime
         var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, _host.DataEndpoint.Port).WaitAsync(Timeout);
         var connection = new RawConnection(client);
+        await connection.SendRaw(DataPreamble.Cleartext.ToArray()); // cleartext: loopback, where auto allows it
         if (sessionId is not null)
         {
             using var challenge = await connection.Receive();
