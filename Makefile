@@ -11,7 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-.PHONY: all deps build publish package test bench format format-check demo clean
+.PHONY: all deps build publish package test bench fuzz format format-check demo clean
 
 all: build
 
@@ -54,6 +54,11 @@ test: deps build package
 ## bench: Ferry against dd|lz4|nc (and, as they land, rsync) on the same data; writes bench/results/latest.json
 bench: deps publish
 	@bench/run.sh
+
+## fuzz: the receiver's frame fuzzer, longer than in make test and with a fresh seed (FUZZ_FRAMES=20000000 by default)
+fuzz: build
+	FERRY_FUZZ_FRAMES=$${FUZZ_FRAMES:-20000000} FERRY_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} \
+	  $(DOTNET) test tests/Unit/Unit.csproj -c $(CONFIG) --no-build --filter "FullyQualifiedName~FrameFuzzTests" --logger "console;verbosity=detailed"
 
 ## demo: build, make a sample source disk, migrate it with the native agent, verify, show the image
 demo: deps publish

@@ -2,7 +2,8 @@
 # make bench: Ferry against the tools users would otherwise use, on the same machine and data, in
 # one go. Each comparison runs its contenders alternately (page cache dropped before every run),
 # three times each, and reports the median. Writes a table and bench/results/latest.json.
-# Rows: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc); file-full and
+# Rows: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc); block-full-30pct-tls
+# (Ferry with a TLS data channel vs Ferry in cleartext); file-full and
 # file-resync-1pct (Ferry file replication vs rsync -aHAX to an rsync daemon). The block-incremental
 # row follows incremental block sync.
 set -euo pipefail
@@ -61,7 +62,7 @@ run_ferry() {
   local t0 t1 line
   t0=$(date +%s.%N)
   line=$(/usr/bin/time -f "%M" -o "$work/rss" "$agent" migrate --receiver 127.0.0.1 --control-port "$cport" --data-port "$dport" \
-    --disk "$loop" --source-name bench --json-progress 2>/dev/null | tail -1)
+    --disk "$loop" --source-name bench --json-progress --tls "${TLS:-auto}" 2>/dev/null | tail -1)
   t1=$(date +%s.%N)
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(sed -n 's/.*"wire_bytes":\([0-9]*\).*/\1/p' <<<"$line") $(cat "$work/rss")"
 }
@@ -80,22 +81,25 @@ run_baseline() {
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(stat -c %s "$work/nc.out")"
 }
 
+# compare NAME BASELINE-LABEL BASELINE-COMMAND: Ferry (over loopback: cleartext data unless TLS=on)
+# and the baseline, alternately, RUNS times each; one row of medians.
 compare() {
-  local name=$1 f=() b=() fw=0 bw=0 rss=0 r
+  local name=$1 label=$2 baseline=$3 f=() b=() fw=0 bw=0 rss=0 r
   for ((r = 0; r < RUNS; r++)); do
     read -r t w m < <(run_ferry); f+=("$t"); fw=$w; [ "$m" -gt "$rss" ] && rss=$m
-    read -r t w < <(run_baseline); b+=("$t"); bw=$w
+    read -r t w _ < <($baseline); b+=("$t"); bw=$w
   done
   local fm bm
   fm=$(printf '%s\n' "${f[@]}" | median); bm=$(printf '%s\n' "${b[@]}" | median)
-  python3 - "$name" "$fm" "$bm" "$fw" "$bw" "$rss" >> "$results" <<'PY'
+  python3 - "$name" "$fm" "$bm" "$fw" "$bw" "$rss" "$label" >> "$results" <<'PY'
 import json, sys
-name, fm, bm, fw, bw, rss = sys.argv[1:]
-print(json.dumps({"name": name, "ferry_s": float(fm), "baseline": "dd bs=4M | lz4 -1 | nc", "baseline_s": float(bm),
+name, fm, bm, fw, bw, rss, label = sys.argv[1:]
+print(json.dumps({"name": name, "ferry_s": float(fm), "baseline": label, "baseline_s": float(bm),
                   "ratio": round(float(bm) / float(fm), 2), "wire_bytes": int(fw), "baseline_wire_bytes": int(bw),
                   "agent_peak_rss_mib": round(int(rss) / 1024, 1)}))
 PY
 }
+run_ferry_cleartext() { TLS=off run_ferry; }
 
 cport=$(free_port); dport=$(free_port)
 "$ferry" receiver --listen 127.0.0.1 --control-port "$cport" --data-port "$dport" --out "$work/out" --token bench > "$work/receiver.log" 2>&1 &
@@ -202,8 +206,11 @@ PY
 }
 
 if [ -z "${ONLY:-}" ] || [ "$ONLY" = block ]; then
-  make_disk 30;  compare block-full-30pct
-  make_disk 100; compare block-full-100pct
+  make_disk 30
+  compare block-full-30pct "dd bs=4M | lz4 -1 | nc" run_baseline
+  # The same copy with the data channel in TLS (AES-GCM), against Ferry in cleartext: what encryption costs.
+  TLS=on compare block-full-30pct-tls "ferry, data channel in cleartext" run_ferry_cleartext
+  make_disk 100; compare block-full-100pct "dd bs=4M | lz4 -1 | nc" run_baseline
 fi
 if [ -z "${ONLY:-}" ] || [ "$ONLY" = file ]; then
   make_tree
