@@ -17,12 +17,17 @@ internal static class Requires
         }
     }
 
-    public static void RootAndLoopDevices()
+    public static void Root()
     {
         if (!Ferry.Disks.Interop.Posix.IsRoot)
         {
-            throw new InvalidOperationException("this test needs root (loop devices, mount): run `sudo make test`");
+            throw new InvalidOperationException("this test needs root (owners, device nodes, loop devices, mount): run `sudo make test`");
         }
+    }
+
+    public static void RootAndLoopDevices()
+    {
+        Root();
         if (!File.Exists("/dev/loop-control"))
         {
             throw new InvalidOperationException("this test needs loop devices (/dev/loop-control is missing; load the loop module)");

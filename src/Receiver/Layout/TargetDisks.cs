@@ -112,7 +112,9 @@ public sealed class TargetDisks
         {
             Directory.Delete(workDirectory, recursive: true);
         }
-        Directory.CreateDirectory(workDirectory);
+        // Only root may enter the working copy: its trees hold the source's files, owners and modes.
+        Directory.CreateDirectory(workDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(workDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var fresh = new TargetDisks(workDirectory, layout, [], [], reused: false, log);
         try
         {
@@ -189,7 +191,8 @@ public sealed class TargetDisks
                 }
                 var mount = Path.Combine(WorkDirectory, "mnt", part.Tree.ToString(CultureInfo.InvariantCulture));
                 Directory.CreateDirectory(mount);
-                var options = part.Filesystem switch { "xfs" => "nouuid", "ext4" => "noinit_itable", _ => "defaults" };
+                // nosuid, nodev: a setuid program or a device node the source sent (as it may) is never in effect on the receiver.
+                var options = part.Filesystem switch { "xfs" => "nouuid", "ext4" => "noinit_itable", _ => "defaults" } + ",nosuid,nodev";
                 await ExternalTool.RunAsync("mount", ct, "-t", part.Filesystem, "-o", options, device, mount);
                 _trees[part.Tree] = new TreeTarget(part.Tree, mount, part.Filesystem);
             }
