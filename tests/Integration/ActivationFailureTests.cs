@@ -18,7 +18,7 @@ public sealed class ActivationFailureTests
         using var dir = new TempDir();
         using var serve = ServeProcess.Start(dir["serve"]);
 
-        var run = Agent(dir, "--server", serve.Url, "--code", "at-0123456789abcdef:not-a-secret", "--yes");
+        var run = Agent(dir, "--server", serve.Url, "--server-fingerprint", serve.Fingerprint, "--code", "at-0123456789abcdef:not-a-secret", "--yes");
 
         Assert.Equal(6, run.ExitCode);
         Assert.Contains("E_CODE_UNKNOWN", run.Stderr, StringComparison.Ordinal);
@@ -28,11 +28,30 @@ public sealed class ActivationFailureTests
     }
 
     [Fact]
+    public void Activate_PinningAnotherCertificate_IsRefusedAsCertificateMismatch_BeforeTheCodeIsSent()
+    {
+        using var dir = new TempDir();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var code = System.Text.Json.JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!
+            .Split("--code ")[1].Split(' ')[0];
+
+        // As if someone between agent and control plane answered with a certificate of their own.
+        var run = Agent(dir, "--server", serve.Url, "--server-fingerprint", new string('a', 64), "--code", code, "--yes");
+
+        Assert.Equal(6, run.ExitCode);
+        Assert.Contains("E_CERTIFICATE_MISMATCH", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains(serve.Fingerprint, run.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir["home/client_data"]));
+        Assert.Equal("[]", serve.Cli("source", "list", "--json").Trim());
+        Assert.Contains("\"used\":0", serve.Cli("code", "list", "--json").Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Activate_ControlPlaneUnreachable_ExitsUnreachable()
     {
         using var dir = new TempDir();
 
-        var run = Agent(dir, "--server", "http://127.0.0.1:1", "--code", "at-0123456789abcdef:x", "--yes");
+        var run = Agent(dir, "--server", "http://127.0.0.1:1", "--server-fingerprint", new string('0', 64), "--code", "at-0123456789abcdef:x", "--yes");
 
         Assert.Equal(5, run.ExitCode);
         Assert.Contains("E_CONTROL_UNREACHABLE", run.Stderr, StringComparison.Ordinal);
@@ -53,7 +72,7 @@ public sealed class ActivationFailureTests
             await stream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 13\r\nConnection: close\r\n\r\n<html></html>"));
         });
 
-        var run = Agent(dir, "--server", $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}", "--code", "at-0123456789abcdef:x", "--yes");
+        var run = Agent(dir, "--server", $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}", "--server-fingerprint", new string('0', 64), "--code", "at-0123456789abcdef:x", "--yes");
         await server.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(9, run.ExitCode);
@@ -68,7 +87,7 @@ public sealed class ActivationFailureTests
         var code = System.Text.Json.JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement;
         var codeText = code.GetProperty("command").GetString()!.Split("--code ")[1];
 
-        var run = Agent(dir, "--server", serve.Url, "--code", codeText);
+        var run = Agent(dir, "--server", serve.Url, "--server-fingerprint", serve.Fingerprint, "--code", codeText);
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--yes", run.Stderr, StringComparison.Ordinal);
@@ -84,12 +103,12 @@ public sealed class ActivationFailureTests
         var key = System.Text.Json.JsonDocument.Parse(serve.Cli("accesskey", "create", "--json")).RootElement;
         var id = key.GetProperty("id").GetString()!;
 
-        var wrong = Agent(dir, "--server", serve.Url, "--accesskey-id", id, "--accesskey-secret", "not-the-secret", "--yes");
+        var wrong = Agent(dir, "--server", serve.Url, "--server-fingerprint", serve.Fingerprint, "--accesskey-id", id, "--accesskey-secret", "not-the-secret", "--yes");
         Assert.Equal(6, wrong.ExitCode);
         Assert.Contains("E_ACCESS_KEY_INVALID", wrong.Stderr, StringComparison.Ordinal);
         Assert.Equal("[]", serve.Cli("source", "list", "--json").Trim());
 
-        var run = Agent(dir, "--server", serve.Url, "--accesskey-id", id, "--accesskey-secret", key.GetProperty("secret").GetString()!, "--yes");
+        var run = Agent(dir, "--server", serve.Url, "--server-fingerprint", serve.Fingerprint, "--accesskey-id", id, "--accesskey-secret", key.GetProperty("secret").GetString()!, "--yes");
         try
         {
             Assert.True(run.ExitCode == 0, run.Stderr);

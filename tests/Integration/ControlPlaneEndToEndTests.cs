@@ -69,7 +69,7 @@ public sealed class ControlPlaneEndToEndTests
                 ["agent token"] = clientData.GetProperty("agent_token").GetString()!,
             };
             var agentPid = int.Parse(File.ReadAllText(Path.Combine(agentDir, "agent.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-            SecretScan.AssertNowhere(secrets, [agentDir, dir["serve"]], new HashSet<string> { "client_data", "admin-token", "secret.key", ".ferry-receiver.pfx" },
+            SecretScan.AssertNowhere(secrets, [agentDir, dir["serve"]], new HashSet<string> { "client_data", "admin-token", "secret.key", ".ferry-receiver.pfx", "agent-api.pfx" },
                 [serve.Log, install.Stdout, install.Stderr, SecretScan.ProcessText(agentPid)]);
         }
         finally

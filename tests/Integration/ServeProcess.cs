@@ -23,6 +23,9 @@ internal sealed partial class ServeProcess : IDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The agent API certificate's SHA-256, as `ferry serve` prints it.</summary>
+    public string Fingerprint { get; private set; } = "";
+
     public string Token => File.ReadAllText(Path.Combine(DataDir, "admin-token")).Trim();
 
     public string Log
@@ -59,9 +62,11 @@ internal sealed partial class ServeProcess : IDisposable
         while (DateTime.UtcNow < deadline)
         {
             var m = ReadyLine().Match(serve.Log);
-            if (m.Success)
+            var f = FingerprintLine().Match(serve.Log);
+            if (m.Success && f.Success)
             {
                 serve.Url = "http://" + m.Groups[1].Value;
+                serve.Fingerprint = f.Groups[1].Value;
                 return serve;
             }
             if (serve._process.HasExited)
@@ -107,4 +112,7 @@ internal sealed partial class ServeProcess : IDisposable
 
     [GeneratedRegex(@"Control plane ready on (127\.0\.0\.1:\d+)")]
     private static partial Regex ReadyLine();
+
+    [GeneratedRegex(@"Agent API certificate SHA-256 fingerprint: ([0-9a-f]{64})")]
+    private static partial Regex FingerprintLine();
 }

@@ -13,13 +13,14 @@ internal static class LifecycleCommands
     {
         var server = new Option<string?>("--server") { Description = "Control plane URL (or FERRY_SERVER)." };
         var code = new Option<string?>("--code") { Description = "Activation code at-ID:SECRET (or FERRY_CODE)." };
+        var fingerprint = new Option<string?>("--server-fingerprint") { Description = "SHA-256 of the control plane's certificate, as the activation command gives it (or FERRY_SERVER_FINGERPRINT)." };
         var keyId = new Option<string?>("--accesskey-id") { Description = "AccessKey id (or FERRY_ACCESSKEY_ID)." };
         var keySecret = new Option<string?>("--accesskey-secret") { Description = "AccessKey secret (or FERRY_ACCESSKEY_SECRET)." };
         var yes = new Option<bool>("--yes", "-y") { Description = "Answer yes to every question (unattended install)." };
         var abort = new Option<bool>("--abort") { Description = "Stop the background agent and remove its registration state." };
         var includeLoop = new Option<bool>("--include-loop") { Description = "Register loop devices as disks too." };
         var installService = new Option<bool>("--install-service") { Description = "Install a systemd unit so the agent survives a reboot." };
-        foreach (var o in new Option[] { server, code, keyId, keySecret, yes, abort, includeLoop, installService })
+        foreach (var o in new Option[] { server, fingerprint, code, keyId, keySecret, yes, abort, includeLoop, installService })
         {
             root.Options.Add(o);
         }
@@ -42,6 +43,7 @@ internal static class LifecycleCommands
             var options = new ActivationOptions
             {
                 Server = parse.GetValue(server),
+                ServerFingerprint = parse.GetValue(fingerprint),
                 Code = parse.GetValue(code),
                 AccessKeyId = parse.GetValue(keyId),
                 AccessKeySecret = parse.GetValue(keySecret),

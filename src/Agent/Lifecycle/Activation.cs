@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Ferry.Agent.Inventory;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Protocol;
 
@@ -17,6 +18,8 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
         var server = (options.Server ?? Environment.GetEnvironmentVariable("FERRY_SERVER") ?? home.Load()?.Server
             ?? Ask("Control plane URL (for example http://203.0.113.5:8090)")).TrimEnd('/');
         var code = options.Code ?? Environment.GetEnvironmentVariable("FERRY_CODE");
+        var pinText = options.ServerFingerprint ?? Environment.GetEnvironmentVariable("FERRY_SERVER_FINGERPRINT")
+            ?? (home.Load() is { } known && known.Server == server ? known.ServerFingerprint : null);
         var keyId = options.AccessKeyId ?? Environment.GetEnvironmentVariable("FERRY_ACCESSKEY_ID");
         var keySecret = options.AccessKeySecret ?? Environment.GetEnvironmentVariable("FERRY_ACCESSKEY_SECRET");
         if (code is null && keyId is null && home.Load() is { } registered && registered.Server == server)
@@ -55,6 +58,9 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
             (codeId, codeSecret) = (code[..colon], code[(colon + 1)..]);
         }
 
+        var pin = CertificatePin.TryParse(pinText ?? Ask("Control plane certificate fingerprint (64 hex digits, from the activation command)"))
+            ?? throw new FerryException(ErrorCode.Usage, "the control plane's certificate fingerprint is not 64 hex digits",
+                "Pass --server-fingerprint as the activation command printed by `ferry code create` gives it.");
         var info = await PreChecks.RunAsync(server, home, output, ct);
         if (!options.Yes && !Confirm($"Register {Environment.MachineName} with {server} and keep the agent running in the background from {home.Directory}?"))
         {
@@ -69,7 +75,7 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
             AgentVersion = typeof(Activation).Assembly.GetName().Version?.ToString() ?? "0",
             InventoryJson = JsonSerializer.Serialize(inventory, AgentJsonContext.Default.SystemInventory),
         };
-        using var client = new ControlClient(server, info.GrpcPort);
+        using var client = new ControlClient(server, info.GrpcPort, pin);
         RegisterReply reply;
         if (codeId is not null)
         {
@@ -83,7 +89,7 @@ public sealed class Activation(ActivationOptions options, AgentHome home, TextRe
         }
 
         await home.StopBackgroundAsync();
-        home.Save(new ClientData(server, info.GrpcPort, reply.SourceId, reply.AgentToken, request.Identity, (int)Math.Max(1, reply.HeartbeatSeconds)));
+        home.Save(new ClientData(server, info.GrpcPort, reply.SourceId, reply.AgentToken, request.Identity, (int)Math.Max(1, reply.HeartbeatSeconds), pin.Fingerprint));
         output.WriteLine($"Import Source Server [{reply.SourceId}] Successfully!");
         var pid = await StartBackgroundAsync(ct);
         output.WriteLine($"The agent runs in the background (pid {pid}); logs in {Path.Combine(home.Directory, "Logs")}. Stop it with ./agent --abort.");

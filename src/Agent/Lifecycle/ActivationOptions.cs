@@ -5,6 +5,9 @@ public sealed record ActivationOptions
 {
     public string? Server { get; init; }
 
+    /// <summary>SHA-256 of the control plane's agent API certificate, from the activation command.</summary>
+    public string? ServerFingerprint { get; init; }
+
     /// <summary>"at-ID:SECRET" as printed by `ferry code create`.</summary>
     public string? Code { get; init; }
 

@@ -16,16 +16,20 @@ public sealed class ControlClient : IDisposable
     private readonly GrpcChannel _channel;
     private readonly AgentControl.AgentControlClient _client;
     private readonly string _address;
+    private readonly CertificatePin _pin;
     private Metadata _headers = [];
 
-    public ControlClient(string server, int agentPort)
+    /// <summary>The agent API is TLS; only the certificate with the pinned fingerprint is accepted.</summary>
+    public ControlClient(string server, int agentPort, CertificatePin pin)
     {
         var uri = new Uri(server);
         _address = $"{uri.Host}:{agentPort}";
-        _channel = GrpcChannel.ForAddress(new UriBuilder("http", uri.Host, agentPort).Uri, new GrpcChannelOptions
+        _pin = pin;
+        _channel = GrpcChannel.ForAddress(new UriBuilder("https", uri.Host, agentPort).Uri, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
+                SslOptions = pin.ClientOptions(uri.Host),
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 KeepAlivePingDelay = TimeSpan.FromSeconds(20),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
@@ -101,8 +105,19 @@ public sealed class ControlClient : IDisposable
         }
     }
 
-    private Task<T> Call<T>(Func<Task<T>> call) =>
-        GrpcFailures.CallAsync(call, "control plane's agent API", _address, ErrorCode.ControlUnreachable, UnreachableHint);
+    private async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await GrpcFailures.CallAsync(call, "control plane's agent API", _address, ErrorCode.ControlUnreachable, UnreachableHint);
+        }
+        catch (FerryException) when (_pin.Presented is { } presented)
+        {
+            throw new FerryException(ErrorCode.CertificateMismatch,
+                $"the control plane at {_address} presented certificate SHA-256 {presented}, not the pinned {_pin.Fingerprint}; nothing was sent",
+                "Someone may be intercepting the connection, or another server answers there. Use the activation command exactly as `ferry code create` printed it.");
+        }
+    }
 
     public void Dispose() => _channel.Dispose();
 }

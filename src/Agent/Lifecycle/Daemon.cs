@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Ferry.Disks.Interop;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Protocol;
 using Serilog;
@@ -26,7 +27,8 @@ public sealed class Daemon(AgentHome home, ILogger log)
         log.Information("Background agent started for source {SourceId} (control plane {Server})", data.SourceId, data.Server);
         try
         {
-            using var control = new ControlClient(data.Server, data.AgentPort);
+            using var control = new ControlClient(data.Server, data.AgentPort, CertificatePin.TryParse(data.ServerFingerprint)
+                ?? throw new FerryException(ErrorCode.Usage, "this registration has no control plane certificate fingerprint", "Import the source again with the activation command."));
             control.UseAgentToken(data.AgentToken);
             await using var runner = new JobRunner(data, control, log);
             await Task.WhenAll(HeartbeatLoopAsync(control, data, stop.Token), WatchLoopAsync(control, runner, stop.Token));

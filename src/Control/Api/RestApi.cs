@@ -10,7 +10,8 @@ namespace Ferry.Control.Api;
 /// <summary>The operator REST API under /api/v1 (bearer admin token), plus the unauthenticated install endpoints.</summary>
 public static class RestApi
 {
-    public static void Map(WebApplication app, ControlPlane plane, ControlPlaneOptions options)
+    /// <param name="fingerprint">The agent API certificate's SHA-256, which the activation command hands the agent to pin.</param>
+    public static void Map(WebApplication app, ControlPlane plane, ControlPlaneOptions options, string fingerprint)
     {
         var api = app.MapGroup("/api/v1").AddEndpointFilter(new AdminTokenFilter(plane.Store));
 
@@ -18,7 +19,7 @@ public static class RestApi
         {
             var (code, secret) = plane.CreateCode(r.Quota ?? 200, r.Days ?? 90, r.Description);
             var server = options.PublicUrl ?? $"{http.Request.Scheme}://{http.Request.Host}";
-            var command = $"curl -fsSL {server}/install.sh | sudo bash -s -- --code {code.Id}:{secret}";
+            var command = $"curl -fsSL {server}/install.sh | sudo bash -s -- --code {code.Id}:{secret} --server-fingerprint {fingerprint}";
             return Results.Ok(new CreatedCode(code.Id, secret, code.Quota, code.ExpiresAt, command));
         });
         api.MapGet("/codes", () => plane.Store.ListCodes());

@@ -6,6 +6,7 @@ using Ferry.Control.Jobs;
 using Ferry.Control.Security;
 using Ferry.Control.Store;
 using Ferry.Disks.Interop;
+using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -21,7 +22,8 @@ namespace Ferry.Control.Hosting;
 
 /// <summary>
 /// A running control plane: the REST API and the install endpoints on one port (HTTP/1.1), the
-/// agent API on another (gRPC over cleartext HTTP/2, announced at GET /api/agent); the SQLite
+/// agent API on another (gRPC over HTTP/2 and TLS with the control plane's own certificate, which
+/// agents pin: its fingerprint is in the activation command; announced at GET /api/agent); the SQLite
 /// store and secrets in the data directory; the admin token created on first start.
 /// </summary>
 public sealed class ControlPlaneHost : IAsyncDisposable
@@ -31,13 +33,17 @@ public sealed class ControlPlaneHost : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private ControlPlaneHost(WebApplication app, ControlPlane plane, IPEndPoint endpoint, IPEndPoint agentEndpoint)
+    private ControlPlaneHost(WebApplication app, ControlPlane plane, IPEndPoint endpoint, IPEndPoint agentEndpoint, string fingerprint)
     {
         _app = app;
         Plane = plane;
         Endpoint = endpoint;
         AgentEndpoint = agentEndpoint;
+        Fingerprint = fingerprint;
     }
+
+    /// <summary>SHA-256 of the agent API's certificate (DATA_DIR/agent-api.pfx), which agents pin.</summary>
+    public string Fingerprint { get; }
 
     public ControlPlane Plane { get; }
 
@@ -57,6 +63,8 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         var plane = new ControlPlane(store, SecretBox.OpenOrCreate(Path.Combine(options.DataDirectory, "secret.key")), new JobDispatcher(), receiver,
             TimeProvider.System, options.HeartbeatInterval);
 
+        var certificate = SelfSignedCertificate.LoadOrCreate(Path.Combine(options.DataDirectory, "agent-api.pfx"), "ferry-control-plane");
+        var fingerprint = CertificatePin.Of(certificate);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
@@ -74,7 +82,12 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(options.ListenAddress, options.Port, l => l.Protocols = HttpProtocols.Http1);
-            k.Listen(options.ListenAddress, options.AgentPort, l => l.Protocols = HttpProtocols.Http2);
+            // Agent tokens and activation secrets travel here: TLS (1.2 at least) with a certificate agents pin.
+            k.Listen(options.ListenAddress, options.AgentPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                l.UseHttps(certificate, https => https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+            });
         });
 
         var app = builder.Build();
@@ -83,13 +96,13 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         app.MapGrpcService<AgentApiService>();
         app.MapGet("/api/agent", () => new AgentEndpointInfo("ferry", typeof(ControlPlaneHost).Assembly.GetName().Version?.ToString() ?? "0", agentPort));
         app.MapOpenApi();
-        RestApi.Map(app, plane, options with { PackagePath = options.PackagePath ?? Path.Combine(AppContext.BaseDirectory, InstallScript.PackageName) });
+        RestApi.Map(app, plane, options with { PackagePath = options.PackagePath ?? Path.Combine(AppContext.BaseDirectory, InstallScript.PackageName) }, fingerprint);
         await app.StartAsync(cancellationToken);
 
         // Kestrel reports the bound addresses in the order they were configured: REST first, agent API second.
         var ports = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Select(a => new Uri(a).Port).ToList();
         agentPort = ports[1];
-        return new ControlPlaneHost(app, plane, new IPEndPoint(options.ListenAddress, ports[0]), new IPEndPoint(options.ListenAddress, ports[1]));
+        return new ControlPlaneHost(app, plane, new IPEndPoint(options.ListenAddress, ports[0]), new IPEndPoint(options.ListenAddress, ports[1]), fingerprint);
     }
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);

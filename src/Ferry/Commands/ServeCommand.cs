@@ -66,6 +66,8 @@ internal static class ServeCommand
                 logger.Information("Control plane ready on {Endpoint} (agent API {AgentEndpoint}); data in {Dir}; operator token in {TokenFile}{Receiver}", host.Endpoint, host.AgentEndpoint, dir,
                     Path.Combine(dir, ControlPlaneHost.AdminTokenFile),
                     receiver is null ? "" : $"; receiver on control {receiver.ControlEndpoint.Port}, data {receiver.DataEndpoint.Port}");
+                // Public, not a secret: the activation command carries it for agents to pin.
+                logger.Information("Agent API certificate SHA-256 fingerprint: {Fingerprint:l}", host.Fingerprint);
                 await host.WaitForShutdownAsync(ct);
             }
             finally

@@ -39,7 +39,7 @@ public sealed class ReceiverHost : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.OutputDirectory);
-        var certificate = ReceiverCertificate.LoadOrCreate(options.CertificatePath ?? Path.Combine(options.OutputDirectory, ".ferry-receiver.pfx"));
+        var certificate = Transfer.Control.SelfSignedCertificate.LoadOrCreate(options.CertificatePath ?? Path.Combine(options.OutputDirectory, ".ferry-receiver.pfx"), "ferry-receiver");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);

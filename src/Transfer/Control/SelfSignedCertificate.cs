@@ -1,22 +1,23 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Ferry.Receiver.Hosting;
+namespace Ferry.Transfer.Control;
 
 /// <summary>
-/// The receiver's own TLS identity: an ECDSA P-256 key and a self-signed certificate made at first
-/// start and kept (PKCS#12, 0600) for the next. Agents pin its SHA-256 fingerprint; no CA is involved.
+/// A server's own TLS identity (the receiver's, the control plane's agent API): an ECDSA P-256 key
+/// and a self-signed certificate made at first start and kept (PKCS#12, 0600) for the next. Agents
+/// pin its SHA-256 fingerprint (<see cref="CertificatePin"/>); no CA is involved.
 /// </summary>
-public static class ReceiverCertificate
+public static class SelfSignedCertificate
 {
-    public static X509Certificate2 LoadOrCreate(string path)
+    public static X509Certificate2 LoadOrCreate(string path, string commonName)
     {
         if (File.Exists(path))
         {
             return X509CertificateLoader.LoadPkcs12FromFile(path, password: null);
         }
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=ferry-receiver", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest("CN=" + commonName, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
         var now = DateTimeOffset.UtcNow;
