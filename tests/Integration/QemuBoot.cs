@@ -19,6 +19,21 @@ internal static partial class QemuBoot
     public static Result Boot(string image, TempDir dir, TimeSpan timeout) => Run(image, [], Marker(), dir, timeout);
 
     /// <summary>
+    /// Checks a stored image (qemu-img check), boots it by itself and requires the fixture's marker
+    /// with verify=ok and /, /boot and /data mounted; returns the boot for its time.
+    /// </summary>
+    public static Result BootAndVerify(string image, TempDir dir, string what)
+    {
+        Sh.Run("qemu-img", "check", "-q", image).Check("qemu-img check on the stored image");
+        var boot = Boot(image, dir, TimeSpan.FromMinutes(3));
+        Xunit.Assert.True(boot.Booted, $"the {what} image did not boot: {boot.Marker}\n---- serial ----\n{boot.Tail}");
+        Xunit.Assert.Contains("verify=ok", boot.Marker, StringComparison.Ordinal);
+        Xunit.Assert.Contains("/data", boot.Marker, StringComparison.Ordinal);
+        Xunit.Assert.Contains("/boot", boot.Marker, StringComparison.Ordinal);
+        return boot;
+    }
+
+    /// <summary>
     /// Boots the source server with a job disk (an ext4 filesystem labelled ferry-job holding
     /// run.sh) and QEMU user networking, in which the host's loopback is 10.0.2.2; the fixture's
     /// init runs the job and prints FERRY-JOB-DONE rc=N.
