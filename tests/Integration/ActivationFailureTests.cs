@@ -122,6 +122,26 @@ public sealed class ActivationFailureTests
     }
 
     [Fact]
+    public async Task RestApi_ErrorTable_IsServedWithTheTokenAndRefusedWithoutIt()
+    {
+        using var dir = new TempDir();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        using var http = new HttpClient();
+
+        using var refused = await http.GetAsync(new Uri(serve.Url + "/api/v1/errors"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(serve.Url + "/api/v1/errors"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", serve.Token);
+        using var served = await http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.True(served.IsSuccessStatusCode, served.ToString());
+        var table = System.Text.Json.JsonDocument.Parse(await served.Content.ReadAsStringAsync()).RootElement;
+        var certificate = table.EnumerateArray().Single(e => e.GetProperty("code").GetString() == "E_CERTIFICATE_MISMATCH");
+        Assert.Equal(6, certificate.GetProperty("exit").GetInt32());
+        Assert.Contains("pinned fingerprint", certificate.GetProperty("meaning").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Cli_WrongApiToken_IsRefusedWithAuthFailed()
     {
         using var dir = new TempDir();

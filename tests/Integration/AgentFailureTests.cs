@@ -96,6 +96,28 @@ public sealed class AgentFailureTests
         Assert.Contains("E_USAGE", run.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Migrate_SourceDiskWhoseBackingIsCutShort_StopsWithSourceReadNamingDiskAndOffset()
+    {
+        using var dir = new TempDir();
+        using var disk = SmallDisk(dir, fill: true);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        // The loop device still says 64 MiB; past 40 MiB its backing file is gone, as a failing disk's unreadable region is.
+        using (var backing = File.Open(dir["small.img"], FileMode.Open))
+        {
+            backing.SetLength(40L << 20);
+        }
+
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device, "--source-name", "cut"]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(run.ExitCode == 4, run.Stderr);
+        Assert.Contains("E_SOURCE_READ", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains(disk.Device, run.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"offset \d+", run.Stderr);
+        Assert.False(File.Exists(Path.Combine(dir["out"], "cut", Path.GetFileName(disk.Device) + ".qcow2")), "an image of an unreadable disk was stored");
+    }
+
     /// <summary>A 64 MiB MBR disk with one ext4 partition; filled with random data when asked.</summary>
     private static LoopDisk SmallDisk(TempDir dir, bool fill = false)
     {

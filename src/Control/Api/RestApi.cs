@@ -23,6 +23,7 @@ public static class RestApi
             return Results.Ok(new CreatedCode(code.Id, secret, code.Quota, code.ExpiresAt, command));
         });
         api.MapGet("/codes", () => plane.Store.ListCodes());
+        api.MapGet("/errors", () => ErrorTable.All);
         api.MapPost("/codes/{id}/revoke", (string id) =>
         {
             plane.RevokeCode(id);
