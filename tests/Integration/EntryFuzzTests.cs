@@ -50,6 +50,10 @@ public sealed class EntryFuzzTests(ITestOutputHelper output)
                 catch (Exception e) when (e is FerryException or IOException)
                 {
                     var code = e is FerryException f ? ErrorCodes.Name(f.Code) : "E_RECEIVER_WRITE";
+                    if (Environment.GetEnvironmentVariable("FERRY_FUZZ_DEBUG") is not null && e is not FerryException)
+                    {
+                        output.WriteLine(e.Message);
+                    }
                     codes[code] = codes.GetValueOrDefault(code) + 1;
                     // A refused entry ends its connection; the next one starts afresh on the same tree.
                     applier.Dispose();

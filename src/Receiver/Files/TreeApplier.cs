@@ -55,6 +55,7 @@ internal sealed class TreeApplier : IDisposable
     {
         var path = entry.Path.Span;
         EntryPath.Check(path, "entry path");
+        CheckMetadata(entry);
         Stats.Entries++;
         if (path.IsEmpty)
         {
@@ -99,7 +100,9 @@ internal sealed class TreeApplier : IDisposable
                 return null;
             case FileKind.CharDevice or FileKind.BlockDevice or FileKind.Fifo or FileKind.Socket:
                 RemoveTree(dir.Handle, name);
-                PosixFiles.MknodAt(dir.Handle, name, TypeBits(entry.Kind) | (entry.Mode & 0xFFF), entry.RdevMajor, entry.RdevMinor);
+                // FIFOs and sockets have no device number, whatever the stream says.
+                var device = entry.Kind is FileKind.CharDevice or FileKind.BlockDevice;
+                PosixFiles.MknodAt(dir.Handle, name, TypeBits(entry.Kind) | (entry.Mode & 0xFFF), device ? entry.RdevMajor : 0, device ? entry.RdevMinor : 0);
                 ApplyMetadata(dir.Handle, name, entry, symlink: false);
                 return null;
             case FileKind.Hardlink:
@@ -121,6 +124,34 @@ internal sealed class TreeApplier : IDisposable
                 return StartFile(entry, id, dir.Handle, parent, name, key);
             default:
                 throw new ProtocolException($"entry '{EntryPath.Show(path)}' has unknown kind {entry.Kind}");
+        }
+    }
+
+    /// <summary>Largest extended attribute value Linux takes (XATTR_SIZE_MAX) and longest name (XATTR_NAME_MAX).</summary>
+    private const int MaxXattrValue = 65536;
+    private const int MaxXattrName = 255;
+
+    /// <summary>
+    /// Refuses metadata no filesystem could hold before anything is written, so that a malformed entry is
+    /// a protocol error with its reason, never a write failure of the receiver: nanoseconds of a second
+    /// or more, device numbers past Linux's 12-bit major and 20-bit minor, xattrs past the kernel's limits.
+    /// </summary>
+    private static void CheckMetadata(FileEntry entry)
+    {
+        if (entry.MtimeNanos >= 1_000_000_000 || entry.AtimeNanos >= 1_000_000_000)
+        {
+            throw new ProtocolException($"entry '{EntryPath.Show(entry.Path.Span)}' has a time with {Math.Max(entry.MtimeNanos, entry.AtimeNanos)} nanoseconds");
+        }
+        if (entry.Kind is FileKind.CharDevice or FileKind.BlockDevice && (entry.RdevMajor >= 1 << 12 || entry.RdevMinor >= 1 << 20))
+        {
+            throw new ProtocolException($"device '{EntryPath.Show(entry.Path.Span)}' has an impossible number {entry.RdevMajor}:{entry.RdevMinor}");
+        }
+        foreach (var x in entry.Xattrs)
+        {
+            if (x.Name.IsEmpty || x.Name.Length > MaxXattrName || x.Name.Span.IndexOf((byte)0) >= 0 || x.Value.Length > MaxXattrValue)
+            {
+                throw new ProtocolException($"entry '{EntryPath.Show(entry.Path.Span)}' has an extended attribute with a malformed name or a value over 64 KiB");
+            }
         }
     }
 
@@ -435,6 +466,17 @@ internal sealed class TreeApplier : IDisposable
                     PosixFiles.SetXattrAt(dir, name, x.Name.Span, x.Value.Span);
                 }
             }
+        }
+        catch (PosixException e) when (e.Errno is 22 or 34 or 7)
+        {
+            // EINVAL, ERANGE, E2BIG: the value is malformed for its name (an ACL or a capability that does not parse).
+            throw new ProtocolException($"an extended attribute of '{PosixFiles.Show(name)}' is malformed: {e.Message}");
+        }
+        catch (PosixException e) when (e.Errno == 28)
+        {
+            // ENOSPC here is the file's xattr space, not the disk: say so rather than "disk full".
+            throw new IOException($"the target filesystem has no room for the extended attributes of '{PosixFiles.Show(name)}' " +
+                "(an ext4 inode holds about 4 KiB of them; use a larger inode size or XFS for this mount point)", e);
         }
         catch (PosixException e) when (e.Errno is PosixException.NotSupported or 1)
         {
