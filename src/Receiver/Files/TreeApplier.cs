@@ -34,6 +34,10 @@ internal sealed class TreeApplier : IDisposable
     private readonly Dictionary<ulong, IncomingFile> _inFlight = [];
     private readonly Dictionary<string, ulong> _inFlightByPath = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<byte[]>> _pendingLinks = new(StringComparer.Ordinal);
+
+    /// <summary>Path bytes of the hard links waiting for their file; capped so that a stream of links cannot exhaust memory.</summary>
+    private long _pendingLinkBytes;
+    private const long MaxPendingLinkBytes = 64L << 20;
     private bool _xattrWarned;
 
     /// <param name="posixMetadata">Whether the filesystem keeps owners, modes and xattrs (not vfat).</param>
@@ -115,6 +119,11 @@ internal sealed class TreeApplier : IDisposable
                 if (_inFlightByPath.ContainsKey(target))
                 {
                     // The file it links to is still arriving: link once it is in place.
+                    _pendingLinkBytes += path.Length;
+                    if (_pendingLinkBytes > MaxPendingLinkBytes)
+                    {
+                        throw new ProtocolException($"more than {MaxPendingLinkBytes >> 20} MiB of hard links wait for files still arriving");
+                    }
                     (_pendingLinks.TryGetValue(target, out var list) ? list : _pendingLinks[target] = []).Add(path.ToArray());
                     return null;
                 }
@@ -208,6 +217,7 @@ internal sealed class TreeApplier : IDisposable
                 RemoveTree(dir.Handle, file.Name);
                 if (_pendingLinks.Remove(key, out var links))
                 {
+                    _pendingLinkBytes -= links.Sum(l => (long)l.Length);
                     _log.LogWarning("{Count} hard link(s) to {Path} dropped: the file vanished on the source", links.Count, EntryPath.Show(EntryPath.Join(file.Parent, file.Name)));
                 }
                 return true;
@@ -280,6 +290,7 @@ internal sealed class TreeApplier : IDisposable
             _log.LogWarning("{Count} hard link(s) to {Path} not made: the file never arrived", links.Count, target);
         }
         _pendingLinks.Clear();
+        _pendingLinkBytes = 0;
         foreach (var (key, open) in _open.ToList())
         {
             if (open.Ended)
@@ -376,6 +387,7 @@ internal sealed class TreeApplier : IDisposable
         Stats.FilesWritten++;
         if (_pendingLinks.Remove(EntryPath.Key(path), out var links))
         {
+            _pendingLinkBytes -= links.Sum(l => (long)l.Length);
             foreach (var link in links)
             {
                 var (linkParent, linkName) = EntryPath.Split(link);
