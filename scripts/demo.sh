@@ -82,7 +82,8 @@ qemu-system-x86_64 -machine pc,graphics=off -m 512 -smp 2 -nodefaults -no-reboot
   -drive "file=$image,format=raw,snapshot=on,id=d0,if=none,cache=unsafe" -device virtio-blk-pci,drive=d0,bootindex=0 \
   > "$work/qemu.log" 2>&1 &
 qemu=$!
-for _ in $(seq 600); do grep -aq "FERRY-BOOT-" "$work/serial.log" && break; kill -0 "$qemu" 2>/dev/null || break; sleep 0.2; done
+# Until the whole marker line is there (it ends with the uptime) or the guest powered itself off.
+for _ in $(seq 600); do grep -aqE "FERRY-BOOT-.*uptime=[0-9.]+s" "$work/serial.log" && break; kill -0 "$qemu" 2>/dev/null || break; sleep 0.2; done
 kill "$qemu" 2>/dev/null || true   # it may have powered off already
 wait "$qemu" 2>/dev/null || true
 marker=$(grep -ao "FERRY-BOOT-[^$(printf '\r')]*" "$work/serial.log" | head -1)

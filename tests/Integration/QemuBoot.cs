@@ -103,12 +103,13 @@ internal static partial class QemuBoot
         }
     }
 
-    [GeneratedRegex(@"FERRY-BOOT-OK[^\r\n]*")]
+    // Only whole lines: the serial log is read while the guest is still writing it.
+    [GeneratedRegex(@"FERRY-BOOT-OK[^\r\n]*(?=[\r\n])")]
     private static partial Regex Marker();
 
-    [GeneratedRegex(@"FERRY-JOB-DONE rc=\d+")]
+    [GeneratedRegex(@"FERRY-JOB-DONE rc=\d+(?=[\r\n])")]
     private static partial Regex JobDone();
 
-    [GeneratedRegex(@"(FERRY-BOOT-(FAIL|VERIFY-FAIL)|Kernel panic|No bootable device)[^\r\n]*")]
+    [GeneratedRegex(@"(FERRY-BOOT-(FAIL|VERIFY-FAIL)|Kernel panic|No bootable device)[^\r\n]*(?=[\r\n])")]
     private static partial Regex Failure();
 }

@@ -62,7 +62,8 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         // Check the space before anything is created: a refused session leaves no trace.
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
-        CheckSpace(planned);
+        // Converting to qcow2, vmdk or vhdx writes the image beside the raw one before the raw one goes.
+        CheckSpace(planned, format == ImageFormat.Raw ? 1 : 2, format);
 
         sessions.CloseSessionsOf(request.SourceName);
         var targets = new Dictionary<uint, IDiskTarget>();
@@ -109,7 +110,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             throw Refuse(e.Code, StatusCode.InvalidArgument, e.Message);
         }
         var planned = request.Layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)(LayoutRules.IsBlock(p) ? p.SizeBytes : p.UsedBytes));
-        CheckSpace(planned);
+        CheckSpace(planned, 1, null);
 
         sessions.CloseSessionsOf(request.SourceName);
         var work = Path.Combine(options.OutputDirectory, request.SourceName, "work");
@@ -150,7 +151,8 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             $"image format '{request.ImageFormat}' is not one of {string.Join(", ", ImageFormat.All)}");
     }
 
-    private void CheckSpace(long planned)
+    /// <param name="copies">How many copies of the data the output holds at once (2 while a raw image is converted).</param>
+    private void CheckSpace(long planned, int copies, string? format)
     {
         long free;
         try
@@ -163,11 +165,13 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"the receiver's output directory {options.OutputDirectory} is not usable: {e.Message}");
         }
-        if (planned + options.SpaceReserveBytes > free)
+        var needed = (planned * copies) + options.SpaceReserveBytes;
+        if (needed > free)
         {
+            var conversion = copies > 1 ? $", twice while it is converted to {format}," : "";
             throw Refuse(ErrorCode.TargetTooSmall, StatusCode.ResourceExhausted,
-                $"the receiver's output directory {options.OutputDirectory} has {Mib(free)} MiB free, but this migration needs {Mib(planned + options.SpaceReserveBytes)} MiB " +
-                $"({Mib(planned)} MiB of data plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out");
+                $"the receiver's output directory {options.OutputDirectory} has {Mib(free)} MiB free, but this migration needs {Mib(needed)} MiB " +
+                $"({Mib(planned)} MiB of data{conversion} plus {Mib(options.SpaceReserveBytes)} MiB reserve); free space there or give the receiver another --out, then run it again");
         }
     }
 
