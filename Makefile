@@ -55,10 +55,14 @@ test: deps build package
 bench: deps publish
 	@bench/run.sh
 
-## fuzz: the receiver's frame fuzzer, longer than in make test and with a fresh seed (FUZZ_FRAMES=20000000 by default)
+## fuzz: the receiver's frame and file-entry fuzzers, longer than in make test and with a fresh seed
+## (FUZZ_FRAMES=20000000 and FUZZ_ENTRIES=1000000 by default; the entry fuzzer needs root)
 fuzz: build
-	FERRY_FUZZ_FRAMES=$${FUZZ_FRAMES:-20000000} FERRY_FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} \
-	  $(DOTNET) test tests/Unit/Unit.csproj -c $(CONFIG) --no-build --filter "FullyQualifiedName~FrameFuzzTests" --logger "console;verbosity=detailed"
+	seed=$${FUZZ_SEED:-$$(date +%s)}; echo "fuzz seed $$seed"; \
+	FERRY_FUZZ_FRAMES=$${FUZZ_FRAMES:-20000000} FERRY_FUZZ_SEED=$$seed \
+	  $(DOTNET) test tests/Unit/Unit.csproj -c $(CONFIG) --no-build --filter "FullyQualifiedName~FrameFuzzTests" --logger "console;verbosity=detailed" && \
+	FERRY_FUZZ_ENTRIES=$${FUZZ_ENTRIES:-1000000} FERRY_FUZZ_SEED=$$seed \
+	  $(DOTNET) test tests/Integration/Integration.csproj -c $(CONFIG) --no-build --filter "FullyQualifiedName~EntryFuzzTests" --logger "console;verbosity=detailed"
 
 ## demo: build, make a sample source disk, migrate it with the native agent, verify, show the image
 demo: deps publish
