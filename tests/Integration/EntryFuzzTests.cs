@@ -16,6 +16,8 @@ namespace Ferry.Tests.Integration;
 /// target root (a sentinel directory beside it, and /etc), memory stays bounded, and every refusal
 /// carries a stable code. Root is needed (owners, device nodes), as the receiver runs.
 /// </summary>
+// Alone, as the loop-device tests run: it keeps the cores busy, which timing-sensitive tests beside it would feel.
+[Collection("loop devices")]
 public sealed class EntryFuzzTests(ITestOutputHelper output)
 {
     private static readonly string[] RefusalCodes = ["E_PATH_UNSAFE", "E_PROTOCOL", "E_RECEIVER_WRITE"];

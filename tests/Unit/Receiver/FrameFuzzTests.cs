@@ -19,6 +19,7 @@ namespace Ferry.Tests.Unit.Receiver;
 /// (and nothing past its end), and end every refused connection with a stable protocol error code.
 /// CI runs a fixed seed; <c>make fuzz</c> runs longer with a random one (FERRY_FUZZ_FRAMES, FERRY_FUZZ_SEED).
 /// </summary>
+[Collection("fuzz")]
 public sealed class FrameFuzzTests(ITestOutputHelper output)
 {
     private const long DiskBytes = 8 << 20;

@@ -39,7 +39,8 @@ public sealed class HostileAgentTests : IAsyncLifetime
             DataPort = 0,
             OutputDirectory = _dir["out"],
             Token = Tokens(),
-            HelloTimeout = TimeSpan.FromMilliseconds(500),
+            // Short, so that the no-Hello test is quick; long enough for a challenge round trip on a busy machine.
+            HelloTimeout = TimeSpan.FromSeconds(2),
             CertificatePath = _dir["receiver.pfx"],
             SpaceReserveBytes = 0,
         }).WaitAsync(Timeout);
