@@ -67,24 +67,16 @@ public sealed class AgentFailureTests
     {
         using var dir = new TempDir();
         using var disk = SmallDisk(dir, fill: true);
-        Directory.CreateDirectory(dir["small"]);
-        Sh.Run("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", dir["small"]).Check("mount tmpfs");
-        try
-        {
-            await using var receiver = await ReceiverFixture.StartAsync(dir["small"]);
+        using var small = new Tmpfs(dir["small"], "16m");
+        await using var receiver = await ReceiverFixture.StartAsync(small.Path);
 
-            var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device]))
-                .WaitAsync(TimeSpan.FromMinutes(2));
+        var run = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
 
-            Assert.Equal(7, run.ExitCode);
-            Assert.Contains("E_TARGET_TOO_SMALL", run.Stderr, StringComparison.Ordinal);
-            Assert.Contains("MiB free", run.Stderr, StringComparison.Ordinal);
-            Assert.Empty(Directory.GetFileSystemEntries(dir["small"]));
-        }
-        finally
-        {
-            Sh.Run("umount", dir["small"]);
-        }
+        Assert.Equal(7, run.ExitCode);
+        Assert.Contains("E_TARGET_TOO_SMALL", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("MiB free", run.Stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(small.Path));
     }
 
     [Fact]
@@ -101,33 +93,25 @@ public sealed class AgentFailureTests
     {
         using var dir = new TempDir();
         using var disk = SmallDisk(dir, fill: true);
-        Directory.CreateDirectory(dir["tight"]);
         // Room for the ~33 MiB of data and the 64 MiB reserve, not for the qcow2 copy made beside the raw image.
-        Sh.Run("mount", "-t", "tmpfs", "-o", "size=112m", "tmpfs", dir["tight"]).Check("mount tmpfs");
-        try
-        {
-            await using var receiver = await ReceiverFixture.StartAsync(dir["tight"]);
+        using var tight = new Tmpfs(dir["tight"], "112m");
+        await using var receiver = await ReceiverFixture.StartAsync(tight.Path);
 
-            var refused = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device, "--source-name", "tight"]))
-                .WaitAsync(TimeSpan.FromMinutes(2));
-            Assert.Equal(7, refused.ExitCode);
-            Assert.Contains("E_TARGET_TOO_SMALL", refused.Stderr, StringComparison.Ordinal);
-            Assert.Contains("converted to qcow2", refused.Stderr, StringComparison.Ordinal);
-            Assert.Matches(@"needs \d+ MiB", refused.Stderr);
-            Assert.Empty(Directory.GetFileSystemEntries(dir["tight"]));
+        var refused = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device, "--source-name", "tight"]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.Equal(7, refused.ExitCode);
+        Assert.Contains("E_TARGET_TOO_SMALL", refused.Stderr, StringComparison.Ordinal);
+        Assert.Contains("converted to qcow2", refused.Stderr, StringComparison.Ordinal);
+        Assert.Matches(@"needs \d+ MiB", refused.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(tight.Path));
 
-            // The operator frees space (here: a larger tmpfs); the same command now completes.
-            Sh.Run("mount", "-o", "remount,size=256m", dir["tight"]).Check("remount tmpfs");
-            var retry = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device, "--source-name", "tight"]))
-                .WaitAsync(TimeSpan.FromMinutes(2));
-            Assert.True(retry.ExitCode == 0, retry.Stderr);
-            var image = Path.Combine(dir["tight"], "tight", Path.GetFileName(disk.Device) + ".qcow2");
-            Sh.Run("qemu-img", "compare", "-q", "-f", "raw", disk.Device, "-F", "qcow2", image).Check("qemu-img compare source and image");
-        }
-        finally
-        {
-            Sh.Run("umount", dir["tight"]);
-        }
+        // The operator frees space (here: a larger tmpfs); the same command now completes.
+        tight.Resize("256m");
+        var retry = await Task.Run(() => AgentBinary.Run(["migrate", .. receiver.AgentArgs(), "--disk", disk.Device, "--source-name", "tight"]))
+            .WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(retry.ExitCode == 0, retry.Stderr);
+        var image = Path.Combine(tight.Path, "tight", Path.GetFileName(disk.Device) + ".qcow2");
+        Sh.Run("qemu-img", "compare", "-q", "-f", "raw", disk.Device, "-F", "qcow2", image).Check("qemu-img compare source and image");
     }
 
     [Fact]
