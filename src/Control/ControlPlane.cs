@@ -197,7 +197,7 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             var token = _jobTokens.GetOrAdd(job.Id, _ =>
             {
                 var t = Secrets.NewSecret();
-                receiver.AllowToken(t, Enum.Parse<Transfer.Control.TransportSecurity>(job.Settings.Encryption, ignoreCase: true));
+                receiver.AllowToken(t, Transfer.Control.TransportSecurityText.TryParse(job.Settings.Encryption, out var security) ? security : Transfer.Control.TransportSecurity.On);
                 return t;
             });
             assignment.ReceiverHost = receiver.Host;
@@ -256,7 +256,7 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"image format '{s.ImageFormat}' is not one of {string.Join(", ", Transfer.ImageFormat.All)}");
         }
-        if (s.Encryption is not ("auto" or "on" or "off"))
+        if (!Transfer.Control.TransportSecurityText.TryParse(s.Encryption, out _))
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"encryption '{s.Encryption}' is not auto, on or off");
         }

@@ -51,7 +51,7 @@ internal static class MigrateCommand
                 ReceiverPin = CertificatePin.TryParse(parse.GetValue(fingerprint) ?? Environment.GetEnvironmentVariable("FERRY_RECEIVER_FINGERPRINT"))
                     ?? throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, "no valid receiver fingerprint given (64 hex digits)",
                         "Pass --receiver-fingerprint with the SHA-256 that `ferry receiver` prints at start, or set FERRY_RECEIVER_FINGERPRINT."),
-                Tls = Enum.TryParse<TransportSecurity>(parse.GetValue(tls), ignoreCase: true, out var security) && Enum.IsDefined(security)
+                Tls = TransportSecurityText.TryParse(parse.GetValue(tls), out var security)
                     ? security
                     : throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, $"--tls {parse.GetValue(tls)}: expected auto, on or off"),
                 Disks = parse.GetValue(disks) ?? [],

@@ -111,11 +111,10 @@ public sealed class ControlClient : IDisposable
         {
             return await GrpcFailures.CallAsync(call, "control plane's agent API", _address, ErrorCode.ControlUnreachable, UnreachableHint);
         }
-        catch (FerryException) when (_pin.Presented is { } presented)
+        catch (FerryException) when (_pin.MismatchError($"the control plane at {_address}",
+            "Use the activation command exactly as `ferry code create` printed it.") is { } mismatch)
         {
-            throw new FerryException(ErrorCode.CertificateMismatch,
-                $"the control plane at {_address} presented certificate SHA-256 {presented}, not the pinned {_pin.Fingerprint}; nothing was sent",
-                "Someone may be intercepting the connection, or another server answers there. Use the activation command exactly as `ferry code create` printed it.");
+            throw mismatch;
         }
     }
 

@@ -72,7 +72,7 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             Token = job.ReceiverToken,
             ReceiverPin = CertificatePin.TryParse(job.ReceiverFingerprint)
                 ?? throw new FerryException(ErrorCode.Protocol, "the job carries no valid receiver certificate fingerprint", "Upgrade the control plane to this agent's version."),
-            Tls = Enum.TryParse<TransportSecurity>(job.Tls, ignoreCase: true, out var security) && Enum.IsDefined(security) ? security : TransportSecurity.On,
+            Tls = TransportSecurityText.TryParse(job.Tls, out var security) ? security : TransportSecurity.On,
             Disks = [.. job.Disks],
             Compression = (int)job.Compression,
             BandwidthMbit = job.BandwidthMbit,

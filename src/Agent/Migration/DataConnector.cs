@@ -45,9 +45,8 @@ public static class DataConnector
         catch (Exception e) when (e is AuthenticationException or IOException)
         {
             await tls.DisposeAsync();
-            throw options.ReceiverPin.Presented is { } presented
-                ? ReceiverClient.Mismatch(host, port, presented, options.ReceiverPin)
-                : new FerryException(ErrorCode.ReceiverUnreachable, $"the TLS handshake with the receiver's data channel at {host}:{port} failed: {e.Message}",
+            throw options.ReceiverPin.MismatchError($"the receiver at {host}:{port}", ReceiverClient.PinHint)
+                ?? new FerryException(ErrorCode.ReceiverUnreachable, $"the TLS handshake with the receiver's data channel at {host}:{port} failed: {e.Message}",
                     "Check that a Ferry receiver listens there.", e);
         }
     }

@@ -16,14 +16,12 @@ public sealed class ReceiverClient : IDisposable
     private readonly ReceiverControl.ReceiverControlClient _client;
     private readonly Metadata _headers;
     private readonly string _address;
-    private readonly string _host;
-    private readonly int _port;
     private readonly CertificatePin _pin;
 
     /// <summary>The control channel is TLS whatever the data channel does: it carries the token. Only the pinned certificate is accepted.</summary>
     public ReceiverClient(MigrateOptions options)
     {
-        var (host, port) = (_host, _port) = (options.Receiver, options.ControlPort);
+        var (host, port) = (options.Receiver, options.ControlPort);
         _address = $"{host}:{port}";
         _pin = options.ReceiverPin;
         var handler = new SocketsHttpHandler
@@ -74,10 +72,8 @@ public sealed class ReceiverClient : IDisposable
         }
     }
 
-    /// <summary>The error for a receiver that presented another certificate than the pinned one.</summary>
-    public static FerryException Mismatch(string host, int port, string presented, CertificatePin pin) =>
-        new(ErrorCode.CertificateMismatch, $"the receiver at {host}:{port} presented certificate SHA-256 {presented}, not the pinned {pin.Fingerprint}; nothing was sent",
-            "Someone may be intercepting the connection, or another receiver answers at that address. Compare with the fingerprint `ferry receiver` printed at start.");
+    /// <summary>What to check when the receiver's certificate is not the pinned one.</summary>
+    public const string PinHint = "Compare with the fingerprint `ferry receiver` printed at start.";
 
     private async Task<T> CallAsync<T>(Func<Task<T>> call)
     {
@@ -86,9 +82,9 @@ public sealed class ReceiverClient : IDisposable
             return await GrpcFailures.CallAsync(call, "receiver's control channel", _address, ErrorCode.ReceiverUnreachable,
                 $"Check that `ferry receiver` runs there and that TCP ports {_address.Split(':')[^1]} (control) and the data port are open from this server.");
         }
-        catch (FerryException) when (_pin.Presented is { } presented)
+        catch (FerryException) when (_pin.MismatchError($"the receiver at {_address}", PinHint) is { } mismatch)
         {
-            throw Mismatch(_host, _port, presented, _pin);
+            throw mismatch;
         }
     }
 

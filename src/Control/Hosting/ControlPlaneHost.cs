@@ -86,7 +86,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
             k.Listen(options.ListenAddress, options.AgentPort, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
-                l.UseHttps(certificate, https => https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+                l.UseHttps(certificate, https => https.SslProtocols = CertificatePin.Protocols);
             });
         });
 

@@ -37,7 +37,7 @@ internal static class ReceiverCommand
                 Console.Error.WriteLine("error E_USAGE: no token given; pass --token, --token-file or set FERRY_TOKEN");
                 return 2;
             }
-            if (!Enum.TryParse<TransportSecurity>(parse.GetValue(tls), ignoreCase: true, out var security) || !Enum.IsDefined(security))
+            if (!TransportSecurityText.TryParse(parse.GetValue(tls), out var security))
             {
                 Console.Error.WriteLine($"error E_USAGE: --tls {parse.GetValue(tls)}: expected auto, on or off");
                 return 2;

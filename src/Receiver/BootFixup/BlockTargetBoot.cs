@@ -1,5 +1,4 @@
 using System.Globalization;
-using Ferry.Disks.Mounts;
 using Ferry.Receiver.Hosting;
 using Ferry.Receiver.Layout;
 using Microsoft.Extensions.Logging;
@@ -105,7 +104,7 @@ public static class BlockTargetBoot
         if (!bootable)
         {
             using var kernels = new TargetRoot(Path.Combine(work, boot is null ? "root" : "boot"));
-            if (kernels.List(boot is null ? "/boot" : "/").Any(n => n.StartsWith("vmlinuz", StringComparison.Ordinal)))
+            if (kernels.HasKernel(boot is null ? "/boot" : "/"))
             {
                 throw new IOException($"the system on {root.Device} has a kernel, but no disk carries boot code in its MBR and none has an EFI system partition: no bootloader was found, so the image could not boot");
             }
@@ -192,12 +191,7 @@ public static class BlockTargetBoot
 
     private static async Task ReleaseAsync(string work)
     {
-        var prefix = Path.GetFullPath(work) + "/";
-        foreach (var mount in MountTable.Read().Entries.Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal)).OrderByDescending(m => m.MountPoint.Length))
-        {
-            await LoopDevice.TryRunAsync("umount", CancellationToken.None, mount.MountPoint);
-        }
-        if (Directory.Exists(work) && !MountTable.Read().Entries.Any(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal)))
+        if (await LoopDevice.UnmountBeneathAsync(work, CancellationToken.None) && Directory.Exists(work))
         {
             Directory.Delete(work, recursive: true);
         }

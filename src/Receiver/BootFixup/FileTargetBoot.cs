@@ -100,6 +100,6 @@ public sealed class FileTargetBoot
     private static bool HasKernel(TargetDisks disks, LayoutPartition holder)
     {
         using var fs = new TargetRoot(disks.Trees[holder.Tree].MountPath);
-        return fs.List(holder.MountPoint == "/boot" ? "/" : "/boot").Any(n => n.StartsWith("vmlinuz", StringComparison.Ordinal));
+        return fs.HasKernel(holder.MountPoint == "/boot" ? "/" : "/boot");
     }
 }

@@ -72,6 +72,9 @@ public sealed class TargetRoot : IDisposable
         return dir is null ? [] : PosixFiles.ReadDirectory(dir).Select(n => Encoding.UTF8.GetString(n)).ToList();
     }
 
+    /// <summary>Whether <paramref name="bootDirectory"/> holds a kernel (vmlinuz-*): the tree is a system meant to boot.</summary>
+    public bool HasKernel(string bootDirectory) => List(bootDirectory).Any(n => n.StartsWith("vmlinuz", StringComparison.Ordinal));
+
     /// <summary>Removes a file; false when it was not there.</summary>
     public bool Delete(string path)
     {

@@ -91,7 +91,7 @@ public sealed class DataChannelServer : BackgroundService
                     await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                     {
                         ServerCertificate = _certificate,
-                        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        EnabledSslProtocols = Transfer.Control.CertificatePin.Protocols,
                     }, timeout.Token);
                     encrypted = true;
                 }

@@ -55,7 +55,7 @@ public sealed class ReceiverHost : IAsyncDisposable
             k.Listen(options.ListenAddress, options.ControlPort, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
-                l.UseHttps(certificate, https => https.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13);
+                l.UseHttps(certificate, https => https.SslProtocols = Transfer.Control.CertificatePin.Protocols);
             });
             k.Limits.Http2.MaxStreamsPerConnection = 16;
         });

@@ -1,8 +1,9 @@
+using Ferry.Disks.Mounts;
 using Ferry.Receiver.Hosting;
 
 namespace Ferry.Receiver.Layout;
 
-/// <summary>Disk image files as block devices: attached with their partitions, detached best effort.</summary>
+/// <summary>Disk image files as block devices: attached with their partitions; they and the mounts on them released best effort.</summary>
 public static class LoopDevice
 {
     /// <summary>Attaches <paramref name="raw"/> and waits for the nodes of <paramref name="partitions"/>; returns /dev/loopN.</summary>
@@ -35,6 +36,20 @@ public static class LoopDevice
             return [];
         }
     }
+
+    /// <summary>Unmounts everything mounted beneath <paramref name="directory"/>, deepest first; true when nothing is left mounted there.</summary>
+    public static async Task<bool> UnmountBeneathAsync(string directory, CancellationToken ct)
+    {
+        var prefix = Path.GetFullPath(directory) + "/";
+        foreach (var mount in Beneath(prefix).OrderByDescending(m => m.MountPoint.Length))
+        {
+            await TryRunAsync("umount", ct, mount.MountPoint);
+        }
+        return !Beneath(prefix).Any();
+    }
+
+    private static IEnumerable<MountEntry> Beneath(string prefix) =>
+        MountTable.Read().Entries.Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal));
 
     /// <summary>Runs a releasing command (umount, losetup -d); what is already gone need not be released.</summary>
     public static async Task TryRunAsync(string tool, CancellationToken ct, params string[] args)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Ferry.Disks.Mounts;
 using Ferry.Receiver.Hosting;
 using Ferry.Transfer.Files;
 using Ferry.Transfer.Protocol;
@@ -295,12 +294,7 @@ public sealed class TargetDisks
     /// <summary>A receiver that died mid-session leaves mounts and loop devices behind; they are released before the disks are touched.</summary>
     private static async Task ReleaseStaleAsync(string workDirectory, CancellationToken ct)
     {
-        var prefix = Path.GetFullPath(workDirectory) + "/";
-        foreach (var mount in MountTable.Read().Entries.Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal))
-                     .OrderByDescending(m => m.MountPoint.Length))
-        {
-            await LoopDevice.TryRunAsync("umount", ct, mount.MountPoint);
-        }
+        await LoopDevice.UnmountBeneathAsync(workDirectory, ct);
         if (!Directory.Exists(workDirectory))
         {
             return;

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Ferry.Transfer.Errors;
 
 namespace Ferry.Transfer.Control;
 
@@ -15,6 +16,10 @@ public sealed class CertificatePin
     {
         Fingerprint = fingerprint;
     }
+
+    /// <summary>The TLS versions Ferry speaks, client and server: 1.2 at least.</summary>
+    public const System.Security.Authentication.SslProtocols Protocols =
+        System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
 
     /// <summary>The expected fingerprint: 64 lower-case hex digits.</summary>
     public string Fingerprint { get; }
@@ -36,9 +41,19 @@ public sealed class CertificatePin
     public SslClientAuthenticationOptions ClientOptions(string host) => new()
     {
         TargetHost = host,
-        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+        EnabledSslProtocols = Protocols,
         RemoteCertificateValidationCallback = (_, certificate, _, _) => Accepts(certificate),
     };
+
+    /// <summary>
+    /// The error for a handshake in which <paramref name="peer"/> (for example "the receiver at
+    /// HOST:PORT") presented another certificate; null when the pin was not what failed it.
+    /// </summary>
+    public FerryException? MismatchError(string peer, string hint) => Presented is { } presented
+        ? new FerryException(ErrorCode.CertificateMismatch,
+            $"{peer} presented certificate SHA-256 {presented}, not the pinned {Fingerprint}; nothing was sent",
+            "Someone may be intercepting the connection, or another server answers at that address. " + hint)
+        : null;
 
     /// <summary>Whether <paramref name="certificate"/> is the pinned one; the chain and name do not matter, only the pin.</summary>
     public bool Accepts(X509Certificate? certificate)
