@@ -13,4 +13,5 @@ namespace Ferry.Agent;
 [JsonSerializable(typeof(Lifecycle.ServerInfo))]
 [JsonSerializable(typeof(LayoutDocument))]
 [JsonSerializable(typeof(FileSummary))]
+[JsonSerializable(typeof(BlockCheckpoint))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -196,7 +196,7 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         {
             var token = _jobTokens.GetOrAdd(job.Id, _ =>
             {
-                var t = Secrets.NewSecret();
+                var t = secretBox.Derive("job-token:" + job.Id);
                 receiver.AllowToken(t, Transfer.Control.TransportSecurityText.TryParse(job.Settings.Encryption, out var security) ? security : Transfer.Control.TransportSecurity.On);
                 return t;
             });

@@ -53,4 +53,8 @@ public sealed class RangeList
     }
 
     public static long TotalLength(IEnumerable<ByteRange> ranges) => ranges.Sum(r => r.Length);
+
+    /// <summary>What of sorted <paramref name="ranges"/> lies at or after <paramref name="position"/> (where an interrupted copy resumes).</summary>
+    public static List<ByteRange> From(IEnumerable<ByteRange> ranges, long position) =>
+        ranges.Where(r => r.End > position).Select(r => r.Offset >= position ? r : new ByteRange(position, r.End - position)).ToList();
 }

@@ -14,8 +14,12 @@ internal static partial class Log
     public static partial void SessionFinished(ILogger logger, string sessionId, long writtenBytes, long rejectedFrames, string images);
 
     [LoggerMessage(EventId = 103, EventName = "SessionAborted", Level = LogLevel.Information,
-        Message = "Session {SessionId} aborted by the agent; its unfinished images were removed")]
-    public static partial void SessionAborted(ILogger logger, string sessionId);
+        Message = "Session {SessionId} aborted by the agent; what it wrote was {Outcome}")]
+    public static partial void SessionAborted(ILogger logger, string sessionId, string outcome);
+
+    [LoggerMessage(EventId = 104, EventName = "SessionResumed", Level = LogLevel.Information,
+        Message = "Session {SessionId} resumed for source {Source}: {DiskCount} unfinished image(s) reopened, {HeldBytes} bytes on disk")]
+    public static partial void SessionResumed(ILogger logger, string sessionId, string source, int diskCount, long heldBytes);
 
     [LoggerMessage(EventId = 102, EventName = "SessionRefused", Level = LogLevel.Warning,
         Message = "Session refused ({Code}): {Reason}")]

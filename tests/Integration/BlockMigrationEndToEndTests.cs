@@ -123,7 +123,7 @@ public sealed class BlockMigrationEndToEndTests
         Sh.Bash($"head -c 30000000 /dev/urandom > {root}/random.bin");
         source.UnmountAll();
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
-        await using var proxy = new BitFlipProxy(receiver.Host.DataEndpoint.Port, every: 7);
+        await using var proxy = new FaultProxy(receiver.Host.DataEndpoint.Port, new FaultPlan(FlipEvery: 7));
         var args = receiver.AgentArgs();
         args[Array.IndexOf(args, "--data-port") + 1] = proxy.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -32,12 +32,22 @@ internal static class MigrateCommand
         var format = new Option<string>("--format") { Description = "Image format on the receiver: raw, qcow2, vmdk, vhdx.", DefaultValueFactory = _ => Transfer.ImageFormat.Default };
         var verbose = new Option<bool>("--verbose") { Description = "Log details to the console." };
         var fingerprint = new Option<string?>("--receiver-fingerprint") { Description = "SHA-256 of the receiver's certificate, as `ferry receiver` prints it (or set FERRY_RECEIVER_FINGERPRINT)." };
+        var reconnectFor = new Option<int>("--reconnect-for")
+        {
+            Description = "Seconds to keep reconnecting to a lost receiver without progress before failing (the breakpoint is kept either way).",
+            DefaultValueFactory = _ => 3600,
+        };
+        var checkpointMib = new Option<int>("--checkpoint-mib")
+        {
+            Description = "MiB each data connection sends between durable checkpoints (1-1024): at most what an interruption sends again.",
+            DefaultValueFactory = _ => 16,
+        };
         var tls = new Option<string>("--tls") { Description = "Data channel encryption: auto (TLS unless the receiver is this machine), on, off.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("migrate", "Copy disks block by block, or file trees into a new layout, to a receiver (client-only mode).")
         {
             receiver, controlPort, dataPort, token, disks, mode, layout, sourceRoot, excludes, compress, bandwidth, checksum, jsonProgress, streams,
-            sourceName, format, verbose, fingerprint, tls,
+            sourceName, format, verbose, fingerprint, tls, reconnectFor, checkpointMib,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -66,6 +76,8 @@ internal static class MigrateCommand
                 Streams = parse.GetValue(streams),
                 SourceName = parse.GetValue(sourceName),
                 ImageFormat = parse.GetValue(format)!,
+                CheckpointMib = parse.GetValue(checkpointMib),
+                ReconnectFor = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(reconnectFor))),
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
             var result = options.Mode == "file"
@@ -75,6 +87,14 @@ internal static class MigrateCommand
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +
                 $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s.");
+            if (result.ResumedFromBytes > 0)
+            {
+                Console.Error.WriteLine($"Resumed from the breakpoint: {result.ResumedFromBytes} bytes were already on the receiver.");
+            }
+            if (result.Reconnects > 0 || result.RepeatedBytes > 0)
+            {
+                Console.Error.WriteLine($"Reconnected {result.Reconnects} time(s); {result.RepeatedBytes} bytes in flight at the interruptions were sent again.");
+            }
             if (result.ResentFrames > 0)
             {
                 Console.Error.WriteLine($"{result.ResentFrames} frame(s) arrived damaged at the receiver, were refused and sent again.");

@@ -51,10 +51,11 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             }
 
             using var receiver = new ReceiverClient(options);
+            var sourceName = options.SourceName ?? Environment.MachineName;
             var open = new OpenSessionRequest
             {
                 AgentVersion = typeof(BlockMigration).Assembly.GetName().Version?.ToString() ?? "0",
-                SourceName = options.SourceName ?? Environment.MachineName,
+                SourceName = sourceName,
                 ImageFormat = options.ImageFormat,
             };
             open.Disks.AddRange(sources.Select(s => new SourceDisk
@@ -65,15 +66,21 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 LogicalSectorSize = (uint)devices[(int)s.Index].LogicalSectorSize,
                 PlannedBytes = (ulong)s.PlannedBytes,
             }));
-            var session = await receiver.OpenSessionAsync(open, ct);
+            var checkpoint = BlockCheckpoint.PathFor(Lifecycle.AgentHome.Current.Directory, $"{options.Receiver}:{options.ControlPort}", sourceName, options.Disks);
             try
             {
-                return await TransferAsync(receiver, session, sources, clock, ct);
+                return await TransferAsync(receiver, open, sources, checkpoint, clock, ct);
             }
-            catch (Exception e)
+            catch (Exception e) when (_session is { } session)
             {
-                // Cancelled or failed: the receiver drops the unfinished images now rather than holding their space.
-                await receiver.AbandonAsync(session.SessionId, keepPartial: false, e, log);
+                // A control-plane job that is cancelled is deleted: the receiver drops its unfinished images, and the
+                // breakpoint goes. Otherwise (a failure, or Ctrl-C in client-only mode) both stay for the next run to resume.
+                var discard = control is not null && e is OperationCanceledException;
+                await receiver.AbandonAsync(session, keepPartial: !discard, e, log);
+                if (discard)
+                {
+                    File.Delete(checkpoint);
+                }
                 throw;
             }
         }
@@ -86,25 +93,137 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, List<DiskSource> sources,
-        Stopwatch clock, CancellationToken ct)
-    {
-        log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", Convert.ToHexStringLower(session.SessionId.Span)[..8],
-            options.Receiver, sources.Sum(s => s.PlannedBytes));
+    /// <summary>The receiver's session, once one is open (to abandon it on failure).</summary>
+    private Google.Protobuf.ByteString? _session;
 
+    /// <summary>
+    /// Opens (or resumes) the session and sends what is not yet durable on the receiver; after a
+    /// failure that a new connection can cure, opens it again and goes on from the durable positions.
+    /// </summary>
+    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionRequest open, List<DiskSource> sources,
+        string checkpointPath, Stopwatch clock, CancellationToken ct)
+    {
         var counters = progress ?? new TransferProgress();
+        counters.SetTotal(sources.Sum(s => s.PlannedBytes));
+        var sender = NewSender(options, control, counters);
+        var reconnection = new Reconnection(options.ReconnectFor, log);
+        var saved = BlockCheckpoint.Load(checkpointPath);
+        long resumedFrom = -1;
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();
-            await SendAsync(options, control, counters, receiver, session, sources, ct);
+            while (true)
+            {
+                DurablePositions? positions = null;
+                try
+                {
+                    open.ResumeSessionId = saved is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFrom(Convert.FromHexString(saved.SessionId));
+                    var session = await receiver.OpenSessionAsync(open, ct);
+                    _session = session.SessionId;
+                    var start = session.Resumed && saved is not null ? saved.StartFor(sources) : sources.ToDictionary(s => s.Index, _ => 0L);
+                    saved = BlockCheckpoint.Of(Convert.ToHexStringLower(session.SessionId.Span), sources, start);
+                    saved.Save(checkpointPath);
+                    var durable = DurableBytes(sources, start);
+                    counters.RewindTo(durable);
+                    if (resumedFrom < 0)
+                    {
+                        resumedFrom = durable;
+                        Announce(session, durable, sources);
+                    }
+                    positions = new DurablePositions(start);
+                    var remaining = sources.Select(s => s with { Ranges = RangeList.From(s.Ranges, start[s.Index]) }).ToList();
+                    using var saving = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var saver = SaveWhileSendingAsync(positions, session, sources, checkpointPath, saving.Token);
+                    try
+                    {
+                        await SendOnceAsync(sender, options, session, remaining, positions, ct);
+                    }
+                    finally
+                    {
+                        await saving.CancelAsync();
+                        saved = await saver;
+                    }
+                    break;
+                }
+                // A receiver never reached is a wrong address or port, said at once; one that was reached is waited for.
+                catch (Exception e) when (!ct.IsCancellationRequested && _session is not null && Reconnection.IsTransient(e))
+                {
+                    var durable = positions is null ? counters.DoneBytes : DurableBytes(sources, positions.Positions());
+                    log.Debug("Interrupted with {DurableBytes} bytes durable on the receiver (sent: {DoneBytes})", durable, counters.DoneBytes);
+                    counters.RewindTo(durable);
+                    if (!await reconnection.WaitAsync(e, durable, ct))
+                    {
+                        throw;
+                    }
+                }
+            }
+            var sessionId = _session!;
+            if (control?.Checksum ?? options.Checksum)
+            {
+                counters.Phase = "verifying";
+                await VerifyAsync(receiver, sessionId, sender.Sent, sources, ct);
+            }
             counters.Phase = "done";
             reporter?.Report(final: true);
         }
 
-        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, sources.Sum(s => s.SizeBytes), ct);
-        return new MigrationResult(counters.DoneBytes, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
-            clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
+        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = _session }, sources.Sum(s => s.SizeBytes), ct);
+        _session = null;
+        File.Delete(checkpointPath);
+        // What this run read and sent: not what an earlier run had made durable, but what it sent again.
+        var sent = counters.DoneBytes - resumedFrom + counters.RepeatedBytes;
+        return new MigrationResult(sent, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
+            clock.Elapsed, finished.Targets.Select(t => t.Path).ToList())
+        {
+            ResumedFromBytes = resumedFrom,
+            RepeatedBytes = counters.RepeatedBytes,
+            Reconnects = reconnection.Attempts,
+        };
     }
+
+    private void Announce(OpenSessionReply session, long durable, List<DiskSource> sources)
+    {
+        var id = Convert.ToHexStringLower(session.SessionId.Span)[..8];
+        if (session.Resumed)
+        {
+            log.Information("Session {SessionId} resumed on {Receiver}: {DurableBytes} of {PlannedBytes} bytes were already durable there",
+                id, options.Receiver, durable, sources.Sum(s => s.PlannedBytes));
+        }
+        else
+        {
+            log.Information("Session {SessionId} opened on {Receiver}; {PlannedBytes} bytes to send", id, options.Receiver, sources.Sum(s => s.PlannedBytes));
+        }
+    }
+
+    /// <summary>Writes the breakpoint whenever the receiver acknowledged more (checked every 200 ms) and once more at the end; returns the last one written.</summary>
+    private static async Task<BlockCheckpoint> SaveWhileSendingAsync(DurablePositions positions, OpenSessionReply session, List<DiskSource> sources,
+        string path, CancellationToken ct)
+    {
+        var id = Convert.ToHexStringLower(session.SessionId.Span);
+        var version = positions.Version;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                if (positions.Version != version)
+                {
+                    version = positions.Version;
+                    BlockCheckpoint.Of(id, sources, positions.Positions()).Save(path);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        var last = BlockCheckpoint.Of(id, sources, positions.Positions());
+        last.Save(path);
+        return last;
+    }
+
+    /// <summary>The planned bytes of <paramref name="sources"/> below each disk's position.</summary>
+    private static long DurableBytes(List<DiskSource> sources, Dictionary<uint, long> positions) =>
+        sources.Sum(s => s.PlannedBytes - RangeList.TotalLength(RangeList.From(s.Ranges, positions[s.Index])));
 
     private void Validate()
     {
@@ -116,9 +235,10 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         {
             throw new FerryException(ErrorCode.Usage, $"--compress {options.Compression} is outside 0-10", "0 turns compression off; 7 is the default.");
         }
-        if (options.BandwidthMbit < 0 || options.Streams is < 1 or > 16 || options.ControlPort is < 1 or > 65535 || options.DataPort is < 1 or > 65535)
+        if (options.BandwidthMbit < 0 || options.Streams is < 1 or > 16 || options.ControlPort is < 1 or > 65535 || options.DataPort is < 1 or > 65535
+            || options.CheckpointMib is < 1 or > 1024)
         {
-            throw new FerryException(ErrorCode.Usage, "--bandwidth must be >= 0, --streams 1-16, ports 1-65535");
+            throw new FerryException(ErrorCode.Usage, "--bandwidth must be >= 0, --streams 1-16, --checkpoint-mib 1-1024, ports 1-65535");
         }
         if (!ImageFormat.IsKnown(options.ImageFormat))
         {
@@ -147,20 +267,12 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    /// <summary>Sends the planned ranges of <paramref name="sources"/> into an open session and, when asked, verifies them end to end.</summary>
+    /// <summary>Sends the planned ranges of <paramref name="sources"/> into an open session and, when asked, verifies them end to end (one attempt).</summary>
     internal static async Task SendAsync(MigrateOptions options, TransferControl? control, TransferProgress counters, ReceiverClient receiver,
         OpenSessionReply session, IReadOnlyList<DiskSource> sources, CancellationToken ct)
     {
-        var sender = new BlockSender(new BlockSendOptions
-        {
-            CompressionLevel = options.Compression,
-            Streams = options.Streams,
-            RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
-            RecordHashes = options.Checksum || control is not null,
-            Control = control,
-        }, counters);
-        var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
-        await sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options, d), credentials, c), ct);
+        var sender = NewSender(options, control, counters);
+        await SendOnceAsync(sender, options, session, sources, positions: null, ct);
         if (control?.Checksum ?? options.Checksum)
         {
             counters.Phase = "verifying";
@@ -168,12 +280,40 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
+    private static BlockSender NewSender(MigrateOptions options, TransferControl? control, TransferProgress counters) => new(new BlockSendOptions
+    {
+        CompressionLevel = options.Compression,
+        Streams = options.Streams,
+        RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
+        RecordHashes = options.Checksum || control is not null,
+        Control = control,
+        CheckpointBytes = (long)options.CheckpointMib << 20,
+    }, counters);
+
+    private static Task SendOnceAsync(BlockSender sender, MigrateOptions options, OpenSessionReply session, IReadOnlyList<DiskSource> sources,
+        DurablePositions? positions, CancellationToken ct)
+    {
+        var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));
+        return sender.SendAsync(sources, c => DataChannelClient.OpenAsync(d => DataConnector.ConnectAsync(options, d), credentials, c, positions: positions),
+            ct, positions);
+    }
+
+    /// <summary>
+    /// Compares every planned chunk with what the receiver reads back: against the hash taken when it
+    /// was sent, or, for chunks an earlier (resumed) run sent, a hash of the source read now.
+    /// </summary>
     private static async Task VerifyAsync(ReceiverClient receiver, Google.Protobuf.ByteString sessionId,
         IReadOnlyDictionary<uint, List<SentRange>> sent, IReadOnlyList<DiskSource> sources, CancellationToken ct)
     {
         foreach (var source in sources)
         {
-            var ranges = sent[source.Index];
+            var hashes = new Dictionary<long, SentRange>();
+            foreach (var r in sent.GetValueOrDefault(source.Index) ?? [])
+            {
+                hashes[r.Offset] = r;
+            }
+            var ranges = Chunking.Split(source.Ranges, BlockSendOptions.DefaultChunkBytes)
+                .Select(r => hashes.TryGetValue(r.Offset, out var h) && h.Length == r.Length ? h : HashSource(source, r)).ToList();
             for (var i = 0; i < ranges.Count; i += VerifyBatch)
             {
                 var request = new VerifyRequest { SessionId = sessionId, Disk = source.Index };
@@ -187,6 +327,21 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                         "The receiver's storage returned other data than was written; check its disk, then migrate again.");
                 }
             }
+        }
+    }
+
+    private static SentRange HashSource(DiskSource source, ByteRange range)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)range.Length);
+        try
+        {
+            var data = buffer.AsSpan(0, (int)range.Length);
+            source.Reader.ReadExactly(data, range.Offset);
+            return new SentRange(range.Offset, (int)range.Length, System.IO.Hashing.XxHash3.HashToUInt64(data));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

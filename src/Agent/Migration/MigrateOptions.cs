@@ -54,6 +54,15 @@ public sealed record MigrateOptions
 
     public int Streams { get; init; } = 2;
 
+    /// <summary>
+    /// MiB a data connection sends between two durable checkpoints (a Flush the receiver acknowledges
+    /// after fsync): at most what an interruption costs per connection, at the price of one fsync each.
+    /// </summary>
+    public int CheckpointMib { get; init; } = 16;
+
+    /// <summary>How long the agent keeps connecting again to a lost receiver without any progress before the run fails.</summary>
+    public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Name the receiver files the images under; the host name by default.</summary>
     public string? SourceName { get; init; }
 }

@@ -23,6 +23,14 @@ public sealed class SecretBox
         return new SecretBox(Convert.FromBase64String(File.ReadAllText(keyFile).Trim()));
     }
 
+    /// <summary>
+    /// A secret that is the same each time it is asked for with <paramref name="purpose"/> (HKDF of
+    /// this box's key): a job's receiver token, so that a retried job, also after a restart of the
+    /// control plane, owns the unfinished images its earlier run left on the receiver.
+    /// </summary>
+    public string Derive(string purpose) =>
+        Secrets.Base64Url(HKDF.DeriveKey(HashAlgorithmName.SHA256, _key, 32, [], Encoding.UTF8.GetBytes("ferry-derived-v1:" + purpose)));
+
     public string Seal(string plaintext)
     {
         var nonce = RandomNumberGenerator.GetBytes(12);

@@ -22,13 +22,14 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
         // Answers are gathered and sent whenever the next read might wait for the agent.
         using var writer = new FrameWriter(stream, 64 << 10);
         var reader = new FrameReader(stream, 256 << 10);
+        ReceiveSession? session = null;
         try
         {
             // Nothing the connection sends is looked at until it has answered this.
             var challenge = DataHandshake.NewChallenge();
             await writer.WriteControlAsync(new FrameHeader(FrameType.Challenge, FrameFlags.None, 0, 0, 0, 0, 0, 0), challenge, stopping);
             await writer.FlushAsync(stopping);
-            var session = await ReadHelloAsync(reader, challenge, helloTimeout, sessions, stopping);
+            session = await ReadHelloAsync(reader, challenge, helloTimeout, sessions, stopping);
             if (!encrypted && !session.AllowsCleartextFrom(remoteEndpoint?.Address))
             {
                 throw new FerryException(ErrorCode.TlsRequired, "this job's data must travel encrypted, and the connection is cleartext; connect with TLS");
@@ -70,9 +71,11 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
         catch (IOException e)
         {
             // A write to the target failed: the disk is full or broken. Tell the agent why.
-            var code = IsNoSpace(e) ? ErrorCode.ReceiverNoSpace : ErrorCode.ReceiverWrite;
-            Log.DataConnectionClosed(logger, remote, ErrorCodes.Name(code), e.Message);
-            await TrySendErrorAsync(writer, code, "writing the target failed: " + e.Message);
+            var (code, message) = IsNoSpace(e)
+                ? (ErrorCode.ReceiverNoSpace, NoSpaceMessage(session, e))
+                : (ErrorCode.ReceiverWrite, "writing the target failed: " + e.Message);
+            Log.DataConnectionClosed(logger, remote, ErrorCodes.Name(code), message);
+            await TrySendErrorAsync(writer, code, message);
         }
     }
 
@@ -183,6 +186,22 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
             // The peer is gone; the error is in our log.
         }
     }
+
+    /// <summary>Says where the receiver ran out of room and about how much more this session needs (its plan less what its images hold).</summary>
+    private static string NoSpaceMessage(ReceiveSession? session, IOException e)
+    {
+        if (session is null || session.Targets.Values.FirstOrDefault() is not { } target || session.PlannedBytes == 0)
+        {
+            return "writing the target failed: " + e.Message;
+        }
+        var directory = Path.GetDirectoryName(target.Path) ?? "/";
+        var needed = Math.Max(1, Mib(session.PlannedBytes - session.AllocatedBytes));
+        var free = Mib(Disks.Interop.FilesystemSpace.FreeBytesAt(directory));
+        return $"the receiver's disk is full: {directory} has {free} MiB free, and this migration needs about {needed} MiB more; " +
+            "free that much space there, then retry (what was written is kept)";
+    }
+
+    private static long Mib(long bytes) => (Math.Max(0, bytes) + (1 << 20) - 1) >> 20;
 
     private static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
 }

@@ -59,13 +59,19 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             }
         }
 
-        // Check the space before anything is created: a refused session leaves no trace.
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
+        if (request.ResumeSessionId.Length == DataHandshake.SessionIdBytes && Resume(request, key, directory, format, planned) is { } resumed)
+        {
+            return resumed;
+        }
+
+        // Check the space before anything is created: a refused session leaves no trace.
         // Converting to qcow2, vmdk or vhdx writes the image beside the raw one before the raw one goes.
         CheckSpace(planned, format == ImageFormat.Raw ? 1 : 2, format);
 
         sessions.CloseSessionsOf(request.SourceName);
+        SessionRecord.Delete(directory);
         var targets = new Dictionary<uint, IDiskTarget>();
         try
         {
@@ -87,10 +93,78 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, targets, format)
         {
             Security = options.Token.SecurityOf(key),
+            PlannedBytes = planned,
         };
+        SessionRecord.Of(session, request.Disks).Save(directory);
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
         return Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
+    }
+
+    /// <summary>
+    /// Reopens the unfinished images of an interrupted block session, whether the session is still
+    /// open (the agent lost its connections or was restarted) or only its record is left (the
+    /// receiver was restarted). Null when there is nothing to resume: the images are gone, or the
+    /// record names another session, token, format or set of disks; a new session then starts.
+    /// </summary>
+    private OpenSessionReply? Resume(OpenSessionRequest request, byte[] key, string directory, string format, long planned)
+    {
+        if (sessions.Find(request.ResumeSessionId.Span) is { } open)
+        {
+            if (!open.IsOwnedBy(key))
+            {
+                return null;
+            }
+            sessions.Remove(open);
+            open.KeepsPartial = true;
+            open.Dispose();
+        }
+        if (SessionRecord.Load(directory) is not { } record || !record.Matches(request.ResumeSessionId.Span, key, format, request.Disks))
+        {
+            return null;
+        }
+        var targets = new Dictionary<uint, IDiskTarget>();
+        var reopened = false;
+        try
+        {
+            foreach (var d in request.Disks)
+            {
+                if (ImageFileTarget.OpenPartial(Path.Combine(directory, d.Name + ".raw"), (long)d.SizeBytes) is not { } image)
+                {
+                    return null;
+                }
+                targets[d.Index] = image;
+            }
+            // What the images already hold needs no more room.
+            var held = targets.Values.OfType<ImageFileTarget>().Sum(t => t.AllocatedBytes);
+            CheckSpace(Math.Max(0, planned - held), format == ImageFormat.Raw ? 1 : 2, format);
+            reopened = true;
+        }
+        finally
+        {
+            if (!reopened)
+            {
+                foreach (var t in targets.Values)
+                {
+                    t.Dispose();
+                }
+            }
+        }
+        var session = new ReceiveSession(request.ResumeSessionId.ToByteArray(), key, request.SourceName, targets, format)
+        {
+            Security = options.Token.SecurityOf(key),
+            PlannedBytes = planned,
+        };
+        sessions.Add(session);
+        Log.SessionResumed(logger, session.LogId, session.SourceName, targets.Count, session.AllocatedBytes);
+        var reply = Reply(session, targets.Select(kv => new DiskTarget
+        {
+            Index = kv.Key,
+            Path = kv.Value.Path,
+            CommittedBytes = (ulong)((ImageFileTarget)kv.Value).AllocatedBytes,
+        }));
+        reply.Resumed = true;
+        return reply;
     }
 
     /// <summary>File replication: validate the layout, then build (or mount again) the target disks.</summary>
@@ -228,6 +302,10 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         }
         session.Publish();
         sessions.Remove(session);
+        if (session.Layout is null)
+        {
+            SessionRecord.Delete(Path.Combine(options.OutputDirectory, session.SourceName));
+        }
         ImageManifest manifest;
         try
         {
@@ -281,13 +359,19 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
     {
         var session = FindSession(request.SessionId, Authenticate(context));
         sessions.Remove(session);
+        // A failed block run keeps its unfinished images and their record for a retry to resume.
+        session.KeepsPartial = request.KeepPartial && session.Layout is null;
         session.Dispose();
+        if (session.Layout is null && !request.KeepPartial)
+        {
+            SessionRecord.Delete(Path.Combine(options.OutputDirectory, session.SourceName));
+        }
         if (session.Layout is { } layout && !request.KeepPartial)
         {
             // Cancelled: nothing of this source's working copy stays behind.
             await layout.DiscardAsync(context.CancellationToken);
         }
-        Log.SessionAborted(logger, session.LogId);
+        Log.SessionAborted(logger, session.LogId, request.KeepPartial ? "kept for a retry" : "removed");
         return new FinishSessionReply();
     }
 

@@ -44,6 +44,15 @@ public sealed class ReceiveSession(byte[] id, byte[] tokenKey, string sourceName
 
     public bool Finished { get; private set; }
 
+    /// <summary>Block replication: the bytes the agent plans to send (for saying how much more room a full disk needs).</summary>
+    public long PlannedBytes { get; init; }
+
+    /// <summary>Whether the session's unfinished images stay when it is closed, for a later run to resume (block replication).</summary>
+    public bool KeepsPartial { get; set; }
+
+    /// <summary>Bytes the session's image files occupy on the receiver's disk.</summary>
+    public long AllocatedBytes => Targets.Values.OfType<ImageFileTarget>().Sum(t => t.AllocatedBytes);
+
     /// <summary>Frames that arrived damaged and were refused.</summary>
     public long RejectedFrames => Interlocked.Read(ref _rejected);
 
@@ -86,7 +95,7 @@ public sealed class ReceiveSession(byte[] id, byte[] tokenKey, string sourceName
         Layout?.DetachAsync(CancellationToken.None).GetAwaiter().GetResult();
         foreach (var target in Targets.Values)
         {
-            if (!Finished && target is ImageFileTarget image)
+            if (!Finished && !KeepsPartial && target is ImageFileTarget image)
             {
                 image.Discard();
             }

@@ -36,6 +36,29 @@ public sealed class ImageFileTarget : IDiskTarget
         return new ImageFileTarget(path, path, handle, RandomAccess.GetLength(handle));
     }
 
+    /// <summary>
+    /// Reopens the unfinished image of an interrupted session (<c>NAME.raw.partial</c>) to go on writing
+    /// into it; null when it is not there or not of <paramref name="size"/> bytes.
+    /// </summary>
+    public static ImageFileTarget? OpenPartial(string path, long size)
+    {
+        var partial = path + ".partial";
+        if (!File.Exists(partial))
+        {
+            return null;
+        }
+        var handle = File.OpenHandle(partial, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        if (RandomAccess.GetLength(handle) != size)
+        {
+            handle.Dispose();
+            return null;
+        }
+        return new ImageFileTarget(path, partial, handle, size);
+    }
+
+    /// <summary>Bytes the image occupies on the receiver's disk (it is sparse).</summary>
+    public long AllocatedBytes => Disks.Files.PosixFiles.Stat(_handle).Blocks * 512;
+
     /// <summary>Creates an empty sparse image of <paramref name="size"/> bytes (anything unwritten reads as zeros).</summary>
     public static ImageFileTarget Create(string path, long size)
     {

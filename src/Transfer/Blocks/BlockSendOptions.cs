@@ -27,6 +27,12 @@ public sealed record BlockSendOptions
     /// <summary>Keep each sent range's hash so the disk can be verified end to end afterwards.</summary>
     public bool RecordHashes { get; init; }
 
+    /// <summary>
+    /// Source bytes sent on a connection between two Flush frames: what the receiver acknowledges as
+    /// durable at a time, and so about what a resumed transfer sends again per connection.
+    /// </summary>
+    public long CheckpointBytes { get; init; } = 16 << 20;
+
     /// <summary>How often one range may be rejected by the receiver as damaged before the transfer fails.</summary>
     public int MaxResendsPerRange { get; init; } = 5;
 }

@@ -19,14 +19,18 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
     /// <summary>What was sent per disk (only when <see cref="BlockSendOptions.RecordHashes"/> is set).</summary>
     public IReadOnlyDictionary<uint, List<SentRange>> Sent => _sent;
 
+    /// <param name="positions">
+    /// Where each chunk read is registered, so that the durable position of each disk is known (the
+    /// connections must mark acknowledged chunks in the same instance). One attempt of a resumable
+    /// transfer: <paramref name="disks"/> hold only what is left to send.
+    /// </param>
     public async Task SendAsync(IReadOnlyList<DiskSource> disks, Func<CancellationToken, Task<DataChannelClient>> connect,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, DurablePositions? positions = null)
     {
         foreach (var d in disks)
         {
-            _sent[d.Index] = [];
+            _sent.TryAdd(d.Index, []);
         }
-        progress.SetTotal(disks.Sum(d => d.PlannedBytes));
         progress.Phase = "sending";
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var raw = Channel.CreateBounded<RawChunk>(new BoundedChannelOptions(options.Encoders * 2) { SingleWriter = true });
@@ -41,7 +45,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
                 clients.Add(await connect(failed.Token));
             }
 
-            var reader = Guard(Task.Run(() => ReadAll(disks, raw.Writer, failed.Token), failed.Token), failed);
+            var reader = Guard(Task.Run(() => ReadAll(disks, raw.Writer, positions, failed.Token), failed.Token), failed);
             var encoders = Enumerable.Range(0, options.Encoders)
                 .Select(_ => Guard(Task.Run(() => EncodeAll(raw.Reader, encoded.Writer, failed.Token), failed.Token), failed))
                 .ToArray();
@@ -71,7 +75,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
         }
     }
 
-    private void ReadAll(IReadOnlyList<DiskSource> disks, ChannelWriter<RawChunk> output, CancellationToken ct)
+    private void ReadAll(IReadOnlyList<DiskSource> disks, ChannelWriter<RawChunk> output, DurablePositions? positions, CancellationToken ct)
     {
         try
         {
@@ -81,6 +85,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
                 foreach (var range in Chunking.Split(disk.Ranges, options.ChunkBytes))
                 {
                     var chunk = RawChunk.Read(disk, range);
+                    positions?.Reading(disk.Index, range.Offset, range.End);
                     while (!output.TryWrite(chunk))
                     {
                         if (!output.WaitToWriteAsync(ct).AsTask().GetAwaiter().GetResult())
@@ -136,11 +141,19 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
     private async Task SendAll(DataChannelClient client, ChannelReader<EncodedFrame> input, Dictionary<uint, DiskSource> disks,
         CancellationToken ct)
     {
+        long sinceCheckpoint = 0;
         await foreach (var frame in input.ReadAllAsync(ct))
         {
             using (frame)
             {
                 await SendOne(client, frame, ct);
+                sinceCheckpoint += frame.Header.Length;
+            }
+            if (sinceCheckpoint >= options.CheckpointBytes)
+            {
+                // The receiver's answer marks the chunks durable; the transfer does not wait for it.
+                await client.RequestFlushAsync(ct);
+                sinceCheckpoint = 0;
             }
         }
 

@@ -6,7 +6,9 @@ namespace Ferry.Transfer.Blocks;
 
 /// <summary>
 /// The agent's end of one data connection: writes frames and, in the background, reads the
-/// receiver's answers (Nack for a frame that arrived damaged, FlushAck, Error).
+/// receiver's answers (Nack for a frame that arrived damaged, FlushAck, Error). For a block transfer
+/// it remembers which chunks each Flush covers, so that its FlushAck marks them durable in
+/// <see cref="DurablePositions"/> (all but those the receiver refused as damaged).
 /// </summary>
 public sealed class DataChannelClient : IAsyncDisposable
 {
@@ -19,13 +21,18 @@ public sealed class DataChannelClient : IAsyncDisposable
     private readonly Task _readLoop;
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Action<Frame>? _onFileFrame;
+    private readonly DurablePositions? _positions;
+    private readonly Lock _inFlightLock = new();
+    private readonly Queue<(ulong Sequence, uint Disk, long Offset)> _inFlight = new();
+    private readonly HashSet<ulong> _refused = [];
     private volatile FerryException? _failure;
     private long _sequence;
 
-    private DataChannelClient(Stream stream, Action<Frame>? onFileFrame)
+    private DataChannelClient(Stream stream, Action<Frame>? onFileFrame, DurablePositions? positions)
     {
         _stream = stream;
         _onFileFrame = onFileFrame;
+        _positions = positions;
         // File replication sends many small frames: gather them (PushAsync sends what is gathered).
         _writer = new FrameWriter(stream, onFileFrame is null ? 0 : 256 << 10);
         _reader = new FrameReader(stream);
@@ -34,14 +41,15 @@ public sealed class DataChannelClient : IAsyncDisposable
 
     /// <summary>Opens a connection with <paramref name="connect"/> and proves the session's token on it (<see cref="DataHandshake"/>).</summary>
     /// <param name="onFileFrame">File replication: gets the receiver's Need, FileAck and TreeAck frames (valid during the call).</param>
+    /// <param name="positions">Block replication: where acknowledged chunks are marked durable.</param>
     public static async Task<DataChannelClient> OpenAsync(Func<CancellationToken, Task<Stream>> connect, SessionCredentials credentials,
-        CancellationToken cancellationToken, Action<Frame>? onFileFrame = null)
+        CancellationToken cancellationToken, Action<Frame>? onFileFrame = null, DurablePositions? positions = null)
     {
         var stream = await connect(cancellationToken);
         try
         {
             var challenge = await ReadChallengeAsync(stream, cancellationToken);
-            var client = new DataChannelClient(stream, onFileFrame);
+            var client = new DataChannelClient(stream, onFileFrame, positions);
             await client._writer.WriteControlAsync(new FrameHeader(FrameType.Hello, FrameFlags.None, 0, 0, 0, 0, 0, 0),
                 DataHandshake.Hello(credentials.Key, challenge, credentials.SessionId), cancellationToken);
             return client;
@@ -90,8 +98,19 @@ public sealed class DataChannelClient : IAsyncDisposable
     /// <summary>Completes (never faults) when the connection has failed; <see cref="ThrowIfFailed"/> then says why.</summary>
     public Task Failed => _failed.Task;
 
-    public ValueTask SendAsync(EncodedFrame frame, CancellationToken cancellationToken) =>
-        SendAsync(frame.Header with { Sequence = (ulong)Interlocked.Increment(ref _sequence) }, frame.Buffer, cancellationToken);
+    /// <summary>Sends a block frame (Data or Zero); its chunk is durable once a later Flush is acknowledged.</summary>
+    public ValueTask SendAsync(EncodedFrame frame, CancellationToken cancellationToken)
+    {
+        var sequence = (ulong)Interlocked.Increment(ref _sequence);
+        if (_positions is not null)
+        {
+            lock (_inFlightLock)
+            {
+                _inFlight.Enqueue((sequence, frame.Header.Disk, (long)frame.Header.Offset));
+            }
+        }
+        return SendAsync(frame.Header with { Sequence = sequence }, frame.Buffer, cancellationToken);
+    }
 
     /// <summary>Sends a frame whose sequence field means something of its own (a file id).</summary>
     public ValueTask SendAsIsAsync(EncodedFrame frame, CancellationToken cancellationToken) => SendAsync(frame.Header, frame.Buffer, cancellationToken);
@@ -113,10 +132,7 @@ public sealed class DataChannelClient : IAsyncDisposable
         }
         catch (IOException e)
         {
-            await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
-            ThrowIfFailed();
-            throw new FerryException(ErrorCode.ReceiverUnreachable, "the data connection to the receiver broke: " + e.Message,
-                "Check the network between source and receiver.", e);
+            throw await BrokenAsync(e);
         }
     }
 
@@ -129,25 +145,46 @@ public sealed class DataChannelClient : IAsyncDisposable
         }
         catch (IOException e)
         {
-            // The receiver may have said why before it closed: its Error frame beats "broken pipe".
-            await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
-            ThrowIfFailed();
-            throw new FerryException(ErrorCode.ReceiverUnreachable, "the data connection to the receiver broke: " + e.Message,
-                "Check the network between source and receiver.", e);
+            throw await BrokenAsync(e);
         }
+    }
+
+    /// <summary>Why a write failed: the receiver may have said why before it closed, and its Error frame beats "broken pipe".</summary>
+    private async Task<FerryException> BrokenAsync(IOException e)
+    {
+        await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
+        return _failure ?? new FerryException(ErrorCode.ReceiverUnreachable, "the data connection to the receiver broke: " + e.Message,
+            "Check the network between source and receiver.", e);
     }
 
     /// <summary>Sends a Flush and waits until the receiver says everything before it is durable.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        var acknowledged = await RequestFlushAsync(cancellationToken);
+        await acknowledged.WaitAsync(cancellationToken);
+        ThrowIfFailed();
+    }
+
+    /// <summary>
+    /// Sends a Flush without waiting for its answer: the returned task completes when the receiver has
+    /// made everything sent before it durable (or the connection failed). A checkpoint of a block transfer.
+    /// </summary>
+    public async Task<Task> RequestFlushAsync(CancellationToken cancellationToken)
+    {
         ThrowIfFailed();
         var seq = (ulong)Interlocked.Increment(ref _sequence);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _flushes[seq] = done;
-        await _writer.WriteControlAsync(new FrameHeader(FrameType.Flush, FrameFlags.None, 0, 0, 0, seq, 0, 0), [], cancellationToken);
-        await _writer.FlushAsync(cancellationToken);
-        await done.Task.WaitAsync(cancellationToken);
-        ThrowIfFailed();
+        try
+        {
+            await _writer.WriteControlAsync(new FrameHeader(FrameType.Flush, FrameFlags.None, 0, 0, 0, seq, 0, 0), [], cancellationToken);
+            await _writer.FlushAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw await BrokenAsync(e);
+        }
+        return done.Task;
     }
 
     /// <summary>The ranges the receiver rejected as damaged since the last call, to be read and sent again.</summary>
@@ -177,9 +214,14 @@ public sealed class DataChannelClient : IAsyncDisposable
                 switch (frame.Header.Type)
                 {
                     case FrameType.Nack:
+                        lock (_inFlightLock)
+                        {
+                            _refused.Add(frame.Header.Sequence);
+                        }
                         _nacks.Enqueue(frame.Header);
                         break;
                     case FrameType.FlushAck:
+                        MarkDurable(frame.Header.Sequence);
                         if (_flushes.TryRemove(frame.Header.Sequence, out var done))
                         {
                             done.TrySetResult();
@@ -208,6 +250,26 @@ public sealed class DataChannelClient : IAsyncDisposable
         {
             Fail(new FerryException(ErrorCode.ReceiverUnreachable, "the data connection to the receiver broke: " + e.Message,
                 "Check the network between source and receiver.", e));
+        }
+    }
+
+    /// <summary>The receiver answers in order: every chunk sent before Flush <paramref name="flush"/> and not refused is durable.</summary>
+    private void MarkDurable(ulong flush)
+    {
+        if (_positions is null)
+        {
+            return;
+        }
+        lock (_inFlightLock)
+        {
+            while (_inFlight.TryPeek(out var sent) && sent.Sequence < flush)
+            {
+                _inFlight.Dequeue();
+                if (!_refused.Remove(sent.Sequence))
+                {
+                    _positions.Durable(sent.Disk, sent.Offset);
+                }
+            }
         }
     }
 

@@ -10,6 +10,7 @@ public sealed class TransferProgress
     private long _wireBytes;
     private long _totalBytes;
     private long _resentFrames;
+    private long _repeatedBytes;
 
     public long DoneBytes => Interlocked.Read(ref _doneBytes);
 
@@ -33,4 +34,17 @@ public sealed class TransferProgress
     }
 
     public void AddResent() => Interlocked.Increment(ref _resentFrames);
+
+    /// <summary>Source bytes sent but lost to an interruption and sent again (what was in flight at each resume).</summary>
+    public long RepeatedBytes => Interlocked.Read(ref _repeatedBytes);
+
+    /// <summary>After an interruption: only <paramref name="durableBytes"/> are done; whatever was counted beyond them is sent again.</summary>
+    public void RewindTo(long durableBytes)
+    {
+        var lost = Interlocked.Exchange(ref _doneBytes, durableBytes) - durableBytes;
+        if (lost > 0)
+        {
+            Interlocked.Add(ref _repeatedBytes, lost);
+        }
+    }
 }
