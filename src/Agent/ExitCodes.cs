@@ -31,7 +31,7 @@ public static class ExitCodes
         ErrorCode.ClockSkew => ClockSkew,
         ErrorCode.TargetTooSmall or ErrorCode.ReceiverNoSpace or ErrorCode.PartitionTooSmall => NoSpace,
         ErrorCode.VerifyMismatch or ErrorCode.FrameCorrupt => DataIntegrity,
-        ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry or ErrorCode.PathUnsafe => Protocol,
+        ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry or ErrorCode.PathUnsafe or ErrorCode.VersionMismatch => Protocol,
         ErrorCode.ReceiverWrite or ErrorCode.BootFixup => ReceiverWrite,
         ErrorCode.Interrupted => Interrupted,
         _ => Internal,

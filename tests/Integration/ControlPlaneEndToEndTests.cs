@@ -9,7 +9,7 @@ namespace Ferry.Tests.Integration;
 /// from the CLI to a verified image, and a source that goes Offline and comes back.
 /// </summary>
 [Collection("loop devices")]
-public sealed class ControlPlaneEndToEndTests
+public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
@@ -193,6 +193,57 @@ public sealed class ControlPlaneEndToEndTests
             Poll.Until(Patience, () => Done(serve, second), d => d > 0, "the second file job to move");
             serve.Cli("job", "cancel", second);
             Poll.Until(Patience, () => Directory.Exists(work), exists => !exists, "the receiver to drop the cancelled job's working copy");
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
+    [Fact]
+    public void BlockJob_ReceiverDiskFillsUpMidWrite_GoesInErrorSayingHowMuchItNeeds_AndRetryResumesToAnIdenticalImage()
+    {
+        using var dir = new TempDir();
+        const long size = 96L << 20;
+        using var disk = LoopDisk.Create(dir["source.img"], size);
+        Sh.Bash($"head -c {size} /dev/urandom > {disk.Device}");
+        // The receiver's images live on a 200 MiB tmpfs: room for the 96 MiB plan and the 64 MiB reserve when the job starts.
+        using var images = new Tmpfs(Path.Combine(dir["serve"], "images"), "200m");
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var agentDir = dir["agent"];
+        try
+        {
+            var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
+            RunActivation(code, $"--dir {agentDir} --yes --include-loop").Check("activation");
+            var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
+            // 40 Mbit/s: the 96 MiB take about 20 s, time enough to fill the receiver's disk in the middle.
+            var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--format", "raw", "--bandwidth", "40",
+                "--json")).RootElement.GetProperty("id").GetString()!;
+            serve.Cli("job", "start", jobId);
+            // Past the first checkpoints (16 MiB per connection), so that the retry has a breakpoint to go on from.
+            Poll.Until(Patience, () => Done(serve, jobId), d => d > 48 << 20, "the transfer to be under way");
+
+            // Something else takes the receiver's space while the job writes.
+            var filler = Path.Combine(images.Path, "filler");
+            Sh.Bash($"fallocate -l $(( $(df -B1 --output=avail {images.Path} | tail -1) - 65536 )) {filler}");
+            var failed = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("state").GetString() is "InError" or "Finished", "the job to stop");
+            Assert.True(failed.GetProperty("state").GetString() == "InError", $"job ended as {failed}\nserve log:\n{serve.Log}");
+            Assert.Equal("E_RECEIVER_NO_SPACE", failed.GetProperty("error_code").GetString());
+            var message = failed.GetProperty("error_message").GetString()!;
+            Assert.Matches(@"needs about \d+ MiB more", message);
+            var stoppedAt = failed.GetProperty("progress").GetProperty("done_bytes").GetInt64();
+
+            File.Delete(filler);
+            serve.Cli("job", "retry", jobId);
+            var finished = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("state").GetString() is "InError" or "Finished", "the retried job to end");
+            Assert.True(finished.GetProperty("state").GetString() == "Finished", $"retried job ended as {finished}\nserve log:\n{serve.Log}");
+            var image = finished.GetProperty("images")[0].GetString()!;
+            Assert.True(Sh.Run("cmp", disk.Device, image).ExitCode == 0, "the image after the retry differs from the source disk");
+            var agentLog = string.Join('\n', Directory.GetFiles(Path.Combine(agentDir, "Logs")).Select(File.ReadAllText));
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(agentLog, @"resumed on .*: [1-9]\d* of \d+ bytes were already durable there"),
+                $"the retry did not resume from the breakpoint:\n{agentLog}\nserve log:\n{serve.Log}");
+            var resumedAt = long.Parse(System.Text.RegularExpressions.Regex.Match(agentLog, @"resumed on .*: (\d+) of").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            output.WriteLine($"disk full: {message}; stopped at {stoppedAt >> 20} MiB of {size >> 20} MiB; the retry resumed at {resumedAt >> 20} MiB");
         }
         finally
         {

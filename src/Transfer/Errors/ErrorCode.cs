@@ -45,4 +45,7 @@ public enum ErrorCode
 
     /// <summary>The job's data must travel encrypted, and the agent connected in cleartext.</summary>
     TlsRequired,
+
+    /// <summary>The peer speaks another version of the data-channel protocol.</summary>
+    VersionMismatch,
 }

@@ -79,9 +79,14 @@ public readonly record struct FrameHeader(
         {
             throw new ProtocolException("frame header fails its CRC-32");
         }
-        if (h[4] != Version || h[7] != 0)
+        if (h[4] != Version)
         {
-            throw new ProtocolException($"frame version {h[4]} is not supported (this side speaks {Version})");
+            throw new FerryException(ErrorCode.VersionMismatch, $"the peer speaks data-channel version {h[4]}, this side {Version}",
+                "Run the same Ferry version on the agent and the receiver (download the agent package again from the control plane).");
+        }
+        if (h[7] != 0)
+        {
+            throw new ProtocolException("frame header's reserved byte is not zero");
         }
         var header = new FrameHeader(
             (FrameType)h[5],
