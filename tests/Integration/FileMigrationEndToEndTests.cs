@@ -178,6 +178,78 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
     }
 
+    [Fact]
+    public async Task SourceChangingDuringSync_SyncCompletes_AndAFollowingSyncConverges()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() => Churn(src, stop.Token));
+
+        // 80 Mbit/s: the ~80 MB tree takes several seconds, all of them with files being created, grown, truncated and deleted.
+        var first = Migrate(dir, receiver, src, extra: ["--bandwidth", "80"]);
+        await stop.CancelAsync();
+        var operations = await writer.WaitAsync(TimeSpan.FromMinutes(1));
+        output.WriteLine($"first sync, while {operations} changes were made: {first}");
+        Assert.True(operations > 100, $"only {operations} changes were made during the sync: the test proves little");
+
+        var second = Migrate(dir, receiver, src);
+        output.WriteLine($"second sync, source at rest: {second}");
+        using var image = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
+    }
+
+    /// <summary>Changes the source tree until stopped: new files, appends, truncations, deletions, whole directories replaced. Returns how many.</summary>
+    private static int Churn(string root, CancellationToken stop)
+    {
+        var random = new Random(1127);
+        var churn = Directory.CreateDirectory(Path.Combine(root, "churn")).FullName;
+        var existing = Directory.EnumerateFiles(Path.Combine(root, "d01"), "*", SearchOption.AllDirectories).ToList();
+        var operations = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var sub = Path.Combine(churn, "d" + random.Next(8).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(sub);
+            var files = Directory.GetFiles(sub);
+            var victim = files.Length > 0 ? files[random.Next(files.Length)] : existing[random.Next(existing.Count)];
+            try
+            {
+                switch (random.Next(5))
+                {
+                    case 0:
+                        var data = new byte[random.Next(1, 256 << 10)];
+                        random.NextBytes(data);
+                        File.WriteAllBytes(Path.Combine(sub, $"f{operations}.bin"), data);
+                        break;
+                    case 1:
+                        File.AppendAllText(victim, new string('x', random.Next(1, 64 << 10)));
+                        break;
+                    case 2:
+                        using (var f = new FileStream(victim, FileMode.Open, FileAccess.Write))
+                        {
+                            f.SetLength(f.Length / 2);
+                        }
+                        break;
+                    case 3:
+                        File.Delete(victim);
+                        break;
+                    default:
+                        Directory.Delete(sub, recursive: true);
+                        break;
+                }
+                operations++;
+            }
+            catch (IOException)
+            {
+                // The victim went away meanwhile (this writer deleted it): try another.
+            }
+            stop.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(5));
+        }
+        return operations;
+    }
+
     /// <summary>Regular files in place under the target's root (not those still arriving in .ferry-partial).</summary>
     private static int Count(string root) => !Directory.Exists(root) ? 0
         : Sh.Run("find", root, "-path", Path.Combine(root, ".ferry-partial"), "-prune", "-o", "-type", "f", "-print").Stdout
@@ -189,12 +261,12 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
             { "mount_point": "/data", "mode": "block" } ] } ] }
         """;
 
-    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src, string layout = Layout, int expectExit = 0)
+    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src, string layout = Layout, int expectExit = 0, string[]? extra = null)
     {
         File.WriteAllText(dir["layout.json"], layout);
         var run = AgentBinary.Run([
             "migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(),
-            "--source-name", "fm", "--format", "raw", "--json-progress",
+            "--source-name", "fm", "--format", "raw", "--json-progress", .. extra ?? [],
         ]);
         Assert.True(run.ExitCode == expectExit, $"agent exited {run.ExitCode}, not {expectExit}:\n{run.Stderr}");
         if (expectExit != 0)
