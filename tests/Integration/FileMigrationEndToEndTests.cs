@@ -201,6 +201,23 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
         Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
     }
 
+    [Fact]
+    public async Task ConnectionCutFiveTimes_AgentReconnectsByItselfAndTheTreeIsIdentical()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        await using var proxy = new FaultProxy(receiver.Host.DataEndpoint.Port, new FaultPlan(Cuts: 5, CutAfterMin: 2 << 20, CutAfterMax: 12 << 20, Seed: 5));
+
+        var summary = Migrate(dir, receiver, src, extra: ["--bandwidth", "160"], dataPort: proxy.Port);
+
+        output.WriteLine($"{proxy.Cuts} cuts over {proxy.Connections} connections: {summary}");
+        Assert.Equal(5, proxy.Cuts);
+        using var image = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
+    }
+
     /// <summary>Changes the source tree until stopped: new files, appends, truncations, deletions, whole directories replaced. Returns how many.</summary>
     private static int Churn(string root, CancellationToken stop)
     {
@@ -261,11 +278,12 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
             { "mount_point": "/data", "mode": "block" } ] } ] }
         """;
 
-    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src, string layout = Layout, int expectExit = 0, string[]? extra = null)
+    private static JsonElement Migrate(TempDir dir, ReceiverFixture receiver, string src, string layout = Layout, int expectExit = 0, string[]? extra = null,
+        int? dataPort = null)
     {
         File.WriteAllText(dir["layout.json"], layout);
         var run = AgentBinary.Run([
-            "migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(),
+            "migrate", "--mode", "file", "--layout", dir["layout.json"], "--source-root", src, .. receiver.AgentArgs(dataPort: dataPort),
             "--source-name", "fm", "--format", "raw", "--json-progress", .. extra ?? [],
         ]);
         Assert.True(run.ExitCode == expectExit, $"agent exited {run.ExitCode}, not {expectExit}:\n{run.Stderr}");

@@ -36,6 +36,8 @@ public sealed class SourceTree : ISourceTree, IDisposable
 
     public IEnumerable<TreeItem> Walk()
     {
+        // Each walk describes the whole tree anew (a reconnected sync walks again): a hard link's first path is this walk's.
+        _linked.Clear();
         var rootStatus = PosixFiles.Stat(_root);
         yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
         var stack = new Stack<WalkFrame>();

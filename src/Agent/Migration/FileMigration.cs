@@ -47,17 +47,34 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 ImageFormat = options.ImageFormat,
                 Layout = layout,
             };
-            var session = await receiver.OpenSessionAsync(open, ct);
-            try
+            var counters = progress ?? new TransferProgress();
+            var reconnection = new Reconnection(options.ReconnectFor, log);
+            var opened = false;
+            while (true)
             {
-                return await TransferAsync(receiver, session, layout, trees, blocks, clock, ct);
-            }
-            catch (Exception e)
-            {
-                // Failed or interrupted: the receiver keeps what it has, so the next run sends only what is missing.
-                // A control-plane job that is cancelled is deleted: the receiver drops everything.
-                await receiver.AbandonAsync(session.SessionId, keepPartial: control is null || e is not OperationCanceledException, e, log);
-                throw;
+                OpenSessionReply? session = null;
+                try
+                {
+                    session = await receiver.OpenSessionAsync(open, ct);
+                    opened = true;
+                    return await TransferAsync(receiver, session, layout, trees, blocks, counters, clock, ct);
+                }
+                catch (Exception e)
+                {
+                    // Lost the receiver after it was reached: the session is opened again on the working copy the
+                    // receiver kept, and the trees are sent again, which sends only the files that are missing or differ.
+                    if (opened && !ct.IsCancellationRequested && await reconnection.WaitAsync(e, counters.DoneBytes, ct))
+                    {
+                        continue;
+                    }
+                    if (session is not null)
+                    {
+                        // Failed or interrupted: the receiver keeps what it has, so the next run sends only what is missing.
+                        // A control-plane job that is cancelled is deleted: the receiver drops everything.
+                        await receiver.AbandonAsync(session.SessionId, keepPartial: control is null || e is not OperationCanceledException, e, log);
+                    }
+                    throw;
+                }
             }
         }
         finally
@@ -67,12 +84,11 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
     }
 
     private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionReply session, TargetLayout layout, List<SourceTree> trees,
-        List<BlockPartition> blocks, Stopwatch clock, CancellationToken ct)
+        List<BlockPartition> blocks, TransferProgress counters, Stopwatch clock, CancellationToken ct)
     {
         var used = layout.Disks.SelectMany(d => d.Partitions).Sum(p => (long)p.UsedBytes);
         log.Information("Session {SessionId} opened on {Receiver}; {Trees} file tree(s), {UsedBytes} bytes in use on the source",
             Convert.ToHexStringLower(session.SessionId.Span)[..8], options.Receiver, trees.Count, used);
-        var counters = progress ?? new TransferProgress();
         counters.SetTotal(used);
         counters.Phase = "files";
         var transfer = control ?? new TransferControl { CompressionLevel = options.Compression };
