@@ -167,6 +167,15 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             ErrorCode = next == JobState.Running ? null : job.ErrorCode,
             ErrorMessage = next == JobState.Running ? null : job.ErrorMessage,
         };
+        if (verb == "cancel")
+        {
+            // Says why the job ended where the operator looks (job show), in the words of the error table.
+            updated = updated with
+            {
+                ErrorCode = ErrorCodes.Name(ErrorCode.JobCancelled),
+                ErrorMessage = "cancelled by the operator: the agent stops, the receiver removes the unfinished images and the agent its breakpoint",
+            };
+        }
         if (!store.UpdateJob(updated, job.State))
         {
             var now = GetJob(jobId);

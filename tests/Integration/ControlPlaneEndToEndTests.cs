@@ -139,7 +139,9 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
             Poll.Until(Patience, () => Done(serve, jobId), d => d > paused, "the resumed transfer to move again");
 
             serve.Cli("job", "cancel", jobId);
-            Assert.Equal("Deleting", Show(serve, jobId).GetProperty("state").GetString());
+            var cancelled = Show(serve, jobId);
+            Assert.Equal("Deleting", cancelled.GetProperty("state").GetString());
+            Assert.Equal("E_JOB_CANCELLED", cancelled.GetProperty("error_code").GetString());
             var images = Path.Combine(dir["serve"], "images", sourceId);
             Poll.Until(Patience, () => Directory.Exists(images) ? Directory.GetFiles(images).Length : 0, n => n == 0, "the receiver to drop the unfinished image");
             Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());

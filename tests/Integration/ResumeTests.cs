@@ -102,14 +102,17 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
         var random = new Random(1127);
         string[] args = ["migrate", "--receiver", "127.0.0.1", "--control-port", control.ToString(CultureInfo.InvariantCulture),
             "--data-port", data.ToString(CultureInfo.InvariantCulture), "--token", token, "--receiver-fingerprint", receiver.Fingerprint,
-            "--disk", source.Device, "--source-name", "receiver-kills", "--format", "raw", "--checkpoint-mib", "1", "--bandwidth", "160",
+            "--disk", source.Device, "--source-name", "receiver-kills", "--format", "raw", "--checkpoint-mib", "1", "--bandwidth", "40",
             "--reconnect-for", "120"];
         var (agent, stderr) = StartAgent(args, home);
         try
         {
             for (var kill = 1; kill <= 20; kill++)
             {
-                await Task.Delay(random.Next(300, 900));
+                // Each receiver is killed while the agent is sending to it: once the agent has its session going, at a random point.
+                Poll.Until(TimeSpan.FromMinutes(2), () => receiver.Log, l => l.Contains("Session ", StringComparison.Ordinal) && (kill == 1 || l.Contains(" resumed for source ", StringComparison.Ordinal)) || agent.HasExited,
+                    $"the agent to reach receiver {kill}");
+                await Task.Delay(random.Next(200, 600));
                 Assert.False(agent.HasExited, $"the agent ended before kill {kill} of the receiver: {(agent.HasExited ? await stderr : "")}");
                 receiver.Kill();
                 receiver.Dispose();

@@ -48,4 +48,7 @@ public enum ErrorCode
 
     /// <summary>The peer speaks another version of the data-channel protocol.</summary>
     VersionMismatch,
+
+    /// <summary>The operator cancelled the job.</summary>
+    JobCancelled,
 }

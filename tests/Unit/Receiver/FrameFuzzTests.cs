@@ -27,7 +27,7 @@ public sealed class FrameFuzzTests(ITestOutputHelper output)
     /// <summary>The cap on the managed heap while fuzzing: every frame is bounded, so nothing may accumulate.</summary>
     private const long ManagedCapBytes = 256L << 20;
 
-    private static readonly string[] RefusalCodes = ["E_PROTOCOL", "E_AUTH_FAILED", "E_SESSION_UNKNOWN"];
+    private static readonly string[] RefusalCodes = ["E_PROTOCOL", "E_VERSION_MISMATCH", "E_AUTH_FAILED", "E_SESSION_UNKNOWN"];
 
     [Fact]
     public async Task AMillionHostileFrames_NoCrash_BoundedMemory_NothingWrittenOutsideTheDisk_ACodeForEveryRefusal()
