@@ -23,8 +23,12 @@ internal static class AgentLog
         try
         {
             Directory.CreateDirectory(dir);
-            config = config.WriteTo.File(Path.Combine(dir, "agent-.log"), rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}");
+            var file = new LoggerConfiguration().MinimumLevel.Verbose()
+                .WriteTo.File(Path.Combine(dir, "agent-.log"), rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14,
+                    outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}")
+                .CreateLogger();
+            HeldSink.File = new HeldSink(file);
+            config = config.WriteTo.Sink(HeldSink.File);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

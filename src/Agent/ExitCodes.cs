@@ -18,6 +18,7 @@ public static class ExitCodes
     public const int Protocol = 9;
     public const int ReceiverWrite = 10;
     public const int ClockSkew = 11;
+    public const int SnapshotFailed = 12;
     public const int Interrupted = 130;
 
     public static int For(ErrorCode code) => code switch
@@ -34,6 +35,7 @@ public static class ExitCodes
         ErrorCode.Protocol or ErrorCode.SessionUnknown or ErrorCode.NotFerry or ErrorCode.PathUnsafe or ErrorCode.VersionMismatch => Protocol,
         ErrorCode.ReceiverWrite or ErrorCode.BootFixup => ReceiverWrite,
         ErrorCode.Interrupted => Interrupted,
+        ErrorCode.SnapshotFailed => SnapshotFailed,
         _ => Internal,
     };
 
@@ -42,6 +44,7 @@ public static class ExitCodes
     {
         FerryException f => f,
         DiskException d => ToFerry(d),
+        Snapshot.SnapshotException s => new FerryException(ErrorCode.SnapshotFailed, s.Message, s.Hint, s),
         OperationCanceledException => new FerryException(ErrorCode.Interrupted, "interrupted", "Run the same command again to start over."),
         UnauthorizedAccessException => new FerryException(ErrorCode.NotRoot, e.Message, "Run the agent as root (sudo)."),
         _ => new FerryException(ErrorCode.Internal, e.ToString(), "This is a bug in Ferry; please report it with the log under Logs/."),

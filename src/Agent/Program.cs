@@ -8,6 +8,7 @@ var root = new RootCommand("Ferry agent: moves this server to new infrastructure
 {
     InventoryCommand.Create(),
     MigrateCommand.Create(),
+    ThawWatchdogCommand.Create(),
 };
 LifecycleCommands.AddTo(root);
 

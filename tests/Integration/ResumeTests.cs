@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -30,7 +29,7 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
         await using var proxy = new FaultProxy(receiver.Host.DataEndpoint.Port, new FaultPlan(Cuts: 50, CutAfterMin: 512 << 10, CutAfterMax: 3 << 20, Seed: 20261127));
 
         var home = Directory.CreateDirectory(dir["agent-home"]).FullName;
-        var (agent, stderr) = StartAgent(["migrate", .. receiver.AgentArgs(dataPort: proxy.Port), "--disk", source.Device, "--source-name", "cuts",
+        var (agent, stderr) = AgentBinary.Start(["migrate", .. receiver.AgentArgs(dataPort: proxy.Port), "--disk", source.Device, "--source-name", "cuts",
             "--format", "raw", "--checkpoint-mib", "1", "--bandwidth", "40"], home);
         using (agent)
         {
@@ -68,7 +67,7 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
         for (var kill = 1; kill <= 20; kill++)
         {
             // 40 Mbit/s: about 5 MB/s, so that all 20 runs are killed before the 128 MiB are across.
-            var (agent, _) = StartAgent([.. args, "--bandwidth", "40"], home);
+            var (agent, _) = AgentBinary.Start([.. args, "--bandwidth", "40"], home);
             using var process = agent;
             await Task.Delay(random.Next(300, 900));
             Assert.False(agent.HasExited, "the agent ended before it could be killed: the test proves nothing");
@@ -104,7 +103,7 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
             "--data-port", data.ToString(CultureInfo.InvariantCulture), "--token", token, "--receiver-fingerprint", receiver.Fingerprint,
             "--disk", source.Device, "--source-name", "receiver-kills", "--format", "raw", "--checkpoint-mib", "1", "--bandwidth", "40",
             "--reconnect-for", "120"];
-        var (agent, stderr) = StartAgent(args, home);
+        var (agent, stderr) = AgentBinary.Start(args, home);
         try
         {
             for (var kill = 1; kill <= 20; kill++)
@@ -144,21 +143,6 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
         var disk = LoopDisk.Create(dir["source.img"], DiskBytes);
         Sh.Bash($"head -c {DiskBytes} /dev/urandom > {disk.Device}");
         return disk;
-    }
-
-    /// <summary>Starts the agent in the background; its standard error is read from the start (the returned task ends with the process).</summary>
-    private static (Process Agent, Task<string> Stderr) StartAgent(string[] args, string home)
-    {
-        var psi = new ProcessStartInfo(AgentBinary.Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment["FERRY_AGENT_HOME"] = home;
-        var agent = Process.Start(psi)!;
-        // Nobody reads stdout (progress); drain it so that the agent never blocks on a full pipe.
-        _ = agent.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        return (agent, agent.StandardError.ReadToEndAsync());
     }
 
     private static Dictionary<string, string> Home(string home) => new() { ["FERRY_AGENT_HOME"] = home };

@@ -42,12 +42,19 @@ internal static class MigrateCommand
             Description = "MiB each data connection sends between durable checkpoints (1-1024): at most what an interruption sends again.",
             DefaultValueFactory = _ => 16,
         };
+        var noFreeze = new Option<bool>("--no-freeze") { Description = "Block mode: copy filesystems mounted read-write live, without the frozen last pass (the copy may be inconsistent)." };
+        var freezeBound = new Option<double>("--freeze-bound")
+        {
+            Description = "Block mode: the longest, in seconds, that filesystems stay frozen for the last pass (default 30).",
+            DefaultValueFactory = _ => 30,
+        };
+        var frozenHook = new Option<string?>("--frozen-hook") { Description = "Block mode: a shell command to run while the filesystems are frozen, after the last pass." };
         var tls = new Option<string>("--tls") { Description = "Data channel encryption: auto (TLS unless the receiver is this machine), on, off.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("migrate", "Copy disks block by block, or file trees into a new layout, to a receiver (client-only mode).")
         {
             receiver, controlPort, dataPort, token, disks, mode, layout, sourceRoot, excludes, compress, bandwidth, checksum, jsonProgress, streams,
-            sourceName, format, verbose, fingerprint, tls, reconnectFor, checkpointMib,
+            sourceName, format, verbose, fingerprint, tls, reconnectFor, checkpointMib, noFreeze, freezeBound, frozenHook,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -77,6 +84,9 @@ internal static class MigrateCommand
                 SourceName = parse.GetValue(sourceName),
                 ImageFormat = parse.GetValue(format)!,
                 CheckpointMib = parse.GetValue(checkpointMib),
+                Freeze = !parse.GetValue(noFreeze),
+                FreezeBound = TimeSpan.FromSeconds(parse.GetValue(freezeBound)),
+                FrozenHook = parse.GetValue(frozenHook),
                 ReconnectFor = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(reconnectFor))),
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
@@ -87,6 +97,10 @@ internal static class MigrateCommand
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +
                 $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s.");
+            if (result.FrozenFor is { } frozen)
+            {
+                Console.Error.WriteLine($"Filesystems frozen for the last pass: {frozen.TotalSeconds:0.000} s (bound {options.FreezeBound.TotalSeconds:0.#} s).");
+            }
             if (result.ResumedFromBytes > 0)
             {
                 Console.Error.WriteLine($"Resumed from the breakpoint: {result.ResumedFromBytes} bytes were already on the receiver.");

@@ -148,7 +148,7 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
         report.Phase = progress.Phase switch
         {
             // Block replication sends disks; file replication sends trees, then any block-mode partitions.
-            "sending" or "files" or "blocks" => "Syncing",
+            "sending" or "files" or "blocks" or "converging" or "frozen" => "Syncing",
             "verifying" => "Processing",
             "done" => "Cleaning",
             _ => "Preparing",

@@ -40,13 +40,14 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         {
             var mounts = MountTable.Read();
             var sources = new List<DiskSource>();
+            var freeze = new List<string>();
             foreach (var (path, index) in options.Disks.Select((p, i) => (p, (uint)i)))
             {
                 var device = BlockDevice.OpenRead(path);
                 devices.Add(device);
                 var name = InventoryCollector.DiskName(path);
                 var plan = BlockPlanner.Plan(device);
-                ExplainPlan(name, plan, mounts);
+                freeze.AddRange(ExplainPlan(name, plan, mounts));
                 sources.Add(new DiskSource(index, name, DeviceRegion.WholeDisk(device), plan.Ranges));
             }
 
@@ -69,7 +70,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             var checkpoint = BlockCheckpoint.PathFor(Lifecycle.AgentHome.Current.Directory, $"{options.Receiver}:{options.ControlPort}", sourceName, options.Disks);
             try
             {
-                return await TransferAsync(receiver, open, sources, checkpoint, clock, ct);
+                return await TransferAsync(receiver, open, [.. devices.Zip(sources)], freeze, checkpoint, clock, ct);
             }
             catch (Exception e) when (_session is { } session)
             {
@@ -100,15 +101,20 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
     /// Opens (or resumes) the session and sends what is not yet durable on the receiver; after a
     /// failure that a new connection can cure, opens it again and goes on from the durable positions.
     /// </summary>
-    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionRequest open, List<DiskSource> sources,
-        string checkpointPath, Stopwatch clock, CancellationToken ct)
+    /// <param name="freeze">Mount points of filesystems mounted read-write on these disks: a convergent copy with a frozen last pass makes them consistent.</param>
+    private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionRequest open, List<(BlockDevice Device, DiskSource Source)> disks,
+        List<string> freeze, string checkpointPath, Stopwatch clock, CancellationToken ct)
     {
+        var sources = disks.Select(d => d.Source).ToList();
+        OpenSessionReply? current = null;
         var counters = progress ?? new TransferProgress();
         counters.SetTotal(sources.Sum(s => s.PlannedBytes));
         var sender = NewSender(options, control, counters);
         var reconnection = new Reconnection(options.ReconnectFor, log);
         var saved = BlockCheckpoint.Load(checkpointPath);
         long resumedFrom = -1;
+        long sent;
+        TimeSpan? frozenFor = null;
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();
@@ -120,6 +126,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                     open.ResumeSessionId = saved is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFrom(Convert.FromHexString(saved.SessionId));
                     var session = await receiver.OpenSessionAsync(open, ct);
                     _session = session.SessionId;
+                    current = session;
                     var start = session.Resumed && saved is not null ? saved.StartFor(sources) : sources.ToDictionary(s => s.Index, _ => 0L);
                     saved = BlockCheckpoint.Of(Convert.ToHexStringLower(session.SessionId.Span), sources, start);
                     saved.Save(checkpointPath);
@@ -157,11 +164,22 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                     }
                 }
             }
-            var sessionId = _session!;
+            // What this run read and sent: not what an earlier run had made durable, but what it sent again.
+            sent = counters.DoneBytes - resumedFrom + counters.RepeatedBytes;
+            IReadOnlyDictionary<uint, List<SentRange>> held = sender.Sent;
+            var final = sources;
+            if (freeze.Count > 0)
+            {
+                var converging = new ConvergentCopy(options, log, counters, control);
+                final = await converging.RunAsync(sender.Sent, current!, disks, freeze, ct);
+                held = converging.Held;
+                sent += converging.SentBytes;
+                frozenFor = converging.LastFreeze;
+            }
             if (control?.Checksum ?? options.Checksum)
             {
                 counters.Phase = "verifying";
-                await VerifyAsync(receiver, sessionId, sender.Sent, sources, ct);
+                await VerifyAsync(receiver, _session!, held, final, ct);
             }
             counters.Phase = "done";
             reporter?.Report(final: true);
@@ -170,14 +188,13 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = _session }, sources.Sum(s => s.SizeBytes), ct);
         _session = null;
         File.Delete(checkpointPath);
-        // What this run read and sent: not what an earlier run had made durable, but what it sent again.
-        var sent = counters.DoneBytes - resumedFrom + counters.RepeatedBytes;
         return new MigrationResult(sent, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
             clock.Elapsed, finished.Targets.Select(t => t.Path).ToList())
         {
             ResumedFromBytes = resumedFrom,
             RepeatedBytes = counters.RepeatedBytes,
             Reconnects = reconnection.Attempts,
+            FrozenFor = frozenFor,
         };
     }
 
@@ -250,21 +267,33 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    private void ExplainPlan(string name, DiskPlan plan, MountTable mounts)
+    /// <summary>Says how each partition is read and why; returns the mount points to freeze for the last pass.</summary>
+    private List<string> ExplainPlan(string name, DiskPlan plan, MountTable mounts)
     {
+        var freeze = new List<string>();
         foreach (var p in plan.Partitions)
         {
             var partName = SysBlock.PartitionNames(name).GetValueOrDefault(p.Partition.Number) ?? name;
             var dev = SysBlock.Device(partName);
             var mounted = dev is { } d ? mounts.ForDevice(d.Major, d.Minor).ToList() : [];
-            var view = ViewSelector.Choose("/dev/" + partName, mounted);
+            var view = ViewSelector.Choose("/dev/" + partName, mounted, options.Freeze ? options.FreezeBound : null);
             if (!view.Consistent)
             {
                 log.Warning("{Reason}", view.Reason);
             }
+            else
+            {
+                log.Information("{Reason}", view.Reason);
+            }
+            if (view.Provider == ViewSelector.Freeze)
+            {
+                // One mount per filesystem is enough to freeze it (a bind mount shares the superblock).
+                freeze.Add(mounted.First(m => !m.ReadOnly).MountPoint);
+            }
             log.Information("{Disk} partition {Number}: {FsType}, {Method}, {PlannedBytes} of {SizeBytes} bytes", name, p.Partition.Number,
                 p.Filesystem?.Type ?? "unknown", p.Method, p.PlannedBytes, p.Partition.SizeBytes);
         }
+        return freeze;
     }
 
     /// <summary>Sends the planned ranges of <paramref name="sources"/> into an open session and, when asked, verifies them end to end (one attempt).</summary>
@@ -280,17 +309,19 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
         }
     }
 
-    private static BlockSender NewSender(MigrateOptions options, TransferControl? control, TransferProgress counters) => new(new BlockSendOptions
-    {
-        CompressionLevel = options.Compression,
-        Streams = options.Streams,
-        RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
-        RecordHashes = options.Checksum || control is not null,
-        Control = control,
-        CheckpointBytes = (long)options.CheckpointMib << 20,
-    }, counters);
+    internal static BlockSender NewSender(MigrateOptions options, TransferControl? control, TransferProgress counters,
+        Func<uint, long, int, ulong, bool>? unchanged = null) => new(new BlockSendOptions
+        {
+            CompressionLevel = options.Compression,
+            Streams = options.Streams,
+            RateLimit = TokenBucket.FromMegabits(options.BandwidthMbit),
+            RecordHashes = options.Checksum || control is not null,
+            Control = control,
+            CheckpointBytes = (long)options.CheckpointMib << 20,
+            Unchanged = unchanged,
+        }, counters);
 
-    private static Task SendOnceAsync(BlockSender sender, MigrateOptions options, OpenSessionReply session, IReadOnlyList<DiskSource> sources,
+    internal static Task SendOnceAsync(BlockSender sender, MigrateOptions options, OpenSessionReply session, IReadOnlyList<DiskSource> sources,
         DurablePositions? positions, CancellationToken ct)
     {
         var credentials = new SessionCredentials(session.SessionId.ToByteArray(), DataHandshake.Key(options.Token));

@@ -60,6 +60,18 @@ public sealed record MigrateOptions
     /// </summary>
     public int CheckpointMib { get; init; } = 16;
 
+    /// <summary>
+    /// Block mode: make filesystems mounted read-write consistent by a convergent copy whose last pass
+    /// runs with them frozen (FIFREEZE); false copies them live (the copy may be torn).
+    /// </summary>
+    public bool Freeze { get; init; } = true;
+
+    /// <summary>The longest the filesystems may stay frozen; a last pass that would take longer is abandoned (thawed) and tried again.</summary>
+    public TimeSpan FreezeBound { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A shell command run while the filesystems are frozen, after the last pass is durable (its time counts against the bound).</summary>
+    public string? FrozenHook { get; init; }
+
     /// <summary>How long the agent keeps connecting again to a lost receiver without any progress before the run fails.</summary>
     public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromHours(1);
 

@@ -11,4 +11,7 @@ public sealed record MigrationResult(long SourceBytes, long WireBytes, long Disk
 
     /// <summary>How many times the agent connected again after losing the receiver.</summary>
     public int Reconnects { get; init; }
+
+    /// <summary>Block replication of filesystems mounted read-write: how long they were frozen for the last pass.</summary>
+    public TimeSpan? FrozenFor { get; init; }
 }

@@ -25,6 +25,14 @@ public static class Posix
     public static void DropCache(SafeFileHandle handle) =>
         _ = Libc.PosixFadvise((int)handle.DangerousGetHandle(), 0, 0, Libc.FadvDontNeed);
 
+    /// <summary>FIFREEZE on a filesystem's mount point (an open directory): 0, or the errno that refused it.</summary>
+    public static int Freeze(SafeFileHandle mountPoint) =>
+        Libc.IoctlInt32((int)mountPoint.DangerousGetHandle(), Libc.FiFreeze, out _) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>FITHAW: 0, or the errno (EINVAL: it was not frozen).</summary>
+    public static int Thaw(SafeFileHandle mountPoint) =>
+        Libc.IoctlInt32((int)mountPoint.DangerousGetHandle(), Libc.FiThaw, out _) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
     public const int SigTerm = 15;
     public const int SigKill = 9;
 

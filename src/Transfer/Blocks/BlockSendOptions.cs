@@ -33,6 +33,12 @@ public sealed record BlockSendOptions
     /// </summary>
     public long CheckpointBytes { get; init; } = 16 << 20;
 
+    /// <summary>
+    /// A later pass of a convergent copy: given a chunk's disk, offset, length and XXH3, whether the
+    /// receiver already holds exactly these bytes (the chunk is then not sent).
+    /// </summary>
+    public Func<uint, long, int, ulong, bool>? Unchanged { get; init; }
+
     /// <summary>How often one range may be rejected by the receiver as damaged before the transfer fails.</summary>
     public int MaxResendsPerRange { get; init; } = 5;
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Hashing;
 using System.Threading.Channels;
 using Ferry.Disks;
 using Ferry.Transfer.Errors;
@@ -110,6 +111,11 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
             EncodedFrame frame;
             using (chunk)
             {
+                if (options.Unchanged is { } unchanged && unchanged(chunk.Disk, chunk.Offset, chunk.Length, XxHash3.HashToUInt64(chunk.Data)))
+                {
+                    progress.AddSent(chunk.Length, 0);
+                    continue;
+                }
                 frame = Encode(chunk.Disk, chunk.Offset, chunk.Data);
             }
             try

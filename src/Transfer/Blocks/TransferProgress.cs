@@ -35,6 +35,13 @@ public sealed class TransferProgress
 
     public void AddResent() => Interlocked.Increment(ref _resentFrames);
 
+    /// <summary>A new pass over the disks (a convergent copy): done starts again from zero.</summary>
+    public void StartPass(long totalBytes)
+    {
+        Interlocked.Exchange(ref _doneBytes, 0);
+        Interlocked.Exchange(ref _totalBytes, totalBytes);
+    }
+
     /// <summary>Source bytes sent but lost to an interruption and sent again (what was in flight at each resume).</summary>
     public long RepeatedBytes => Interlocked.Read(ref _repeatedBytes);
 

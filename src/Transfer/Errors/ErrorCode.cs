@@ -51,4 +51,7 @@ public enum ErrorCode
 
     /// <summary>The operator cancelled the job.</summary>
     JobCancelled,
+
+    /// <summary>No consistent point-in-time view could be had (a freeze refused, a last pass that never fitted its bound).</summary>
+    SnapshotFailed,
 }

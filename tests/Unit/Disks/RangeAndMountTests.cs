@@ -47,9 +47,19 @@ public sealed class RangeAndMountTests
     }
 
     [Fact]
-    public void Choose_MountedReadWrite_IsLiveAndSaysWhy()
+    public void Choose_MountedReadWrite_IsFrozenForTheLastPassAndSaysWhy()
     {
-        var choice = ViewSelector.Choose("/dev/vda1", [new MountEntry(254, 1, "/", "ext4", "/dev/vda1", false)]);
+        var choice = ViewSelector.Choose("/dev/vda1", [new MountEntry(254, 1, "/", "ext4", "/dev/vda1", false)], TimeSpan.FromSeconds(30));
+
+        Assert.True(choice.Consistent);
+        Assert.Equal("freeze", choice.Provider);
+        Assert.Contains("frozen (FIFREEZE) for at most 30 s", choice.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Choose_MountedReadWriteWithoutFreezing_IsLiveAndSaysWhy()
+    {
+        var choice = ViewSelector.Choose("/dev/vda1", [new MountEntry(254, 1, "/", "ext4", "/dev/vda1", false)], freezeBound: null);
 
         Assert.False(choice.Consistent);
         Assert.Equal("live", choice.Provider);
@@ -59,7 +69,7 @@ public sealed class RangeAndMountTests
     [Fact]
     public void Choose_UnmountedOrReadOnly_IsDirectAndConsistent()
     {
-        Assert.True(ViewSelector.Choose("/dev/vdb1", []).Consistent);
-        Assert.True(ViewSelector.Choose("/dev/vdb1", [new MountEntry(254, 17, "/data", "xfs", "/dev/vdb1", true)]).Consistent);
+        Assert.True(ViewSelector.Choose("/dev/vdb1", [], TimeSpan.FromSeconds(30)).Consistent);
+        Assert.True(ViewSelector.Choose("/dev/vdb1", [new MountEntry(254, 17, "/data", "xfs", "/dev/vdb1", true)], null).Consistent);
     }
 }
