@@ -69,10 +69,8 @@ public sealed class ConsistencyTests(ITestOutputHelper output)
     public async Task AgentKilledWhileFrozen_TheWatchdogThawsTheFilesystem()
     {
         using var dir = new TempDir();
-        using var disk = LoopDisk.Create(dir["source.img"], 128L << 20, "label: gpt\nsize=100MiB, type=L\n");
-        Sh.Run("mkfs.ext4", "-q", "-F", disk.Partition(1)).Check("mkfs.ext4");
-        var mnt = disk.Mount(1, dir["mnt"]);
-        SourceDiskBuilder.Populate(mnt, 50, seed: 5);
+        using var disk = MountedExt4(dir, seed: 5);
+        var mnt = dir["mnt"];
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
         var marker = dir["frozen-now"];
         // The hook says the filesystem is frozen, then holds it so (longer than the test waits).
@@ -107,10 +105,8 @@ public sealed class ConsistencyTests(ITestOutputHelper output)
     public async Task Migrate_LastPassLongerThanTheBound_ThawsSaysSoAndSucceedsOnTheNextFreeze()
     {
         using var dir = new TempDir();
-        using var disk = LoopDisk.Create(dir["source.img"], 128L << 20, "label: gpt\nsize=100MiB, type=L\n");
-        Sh.Run("mkfs.ext4", "-q", "-F", disk.Partition(1)).Check("mkfs.ext4");
-        var mnt = disk.Mount(1, dir["mnt"]);
-        SourceDiskBuilder.Populate(mnt, 50, seed: 9);
+        using var disk = MountedExt4(dir, seed: 9);
+        var mnt = dir["mnt"];
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
         var once = dir["slow-once"];
         // The first frozen pass takes longer than the 2 s bound (the hook sleeps); the next one does not.
@@ -122,6 +118,15 @@ public sealed class ConsistencyTests(ITestOutputHelper output)
         Assert.Contains("did not fit in the 2 s freeze bound", run.Stderr, StringComparison.Ordinal);
         Assert.Matches(@"Filesystems frozen for the last pass: [01]\.\d+ s \(bound 2 s\)", run.Stderr);
         Assert.Equal(0, Sh.Run("timeout", "5", "touch", Path.Combine(mnt, "writable")).ExitCode);
+    }
+
+    /// <summary>A 128 MiB disk with one ext4 partition, mounted read-write at DIR/mnt, holding a few hundred files.</summary>
+    private static LoopDisk MountedExt4(TempDir dir, int seed)
+    {
+        var disk = LoopDisk.Create(dir["source.img"], 128L << 20, "label: gpt\nsize=100MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", disk.Partition(1)).Check("mkfs.ext4");
+        SourceDiskBuilder.Populate(disk.Mount(1, dir["mnt"]), 50, seed);
+        return disk;
     }
 
     /// <summary>A shell loop that keeps creating, rewriting and deleting files on both filesystems.</summary>

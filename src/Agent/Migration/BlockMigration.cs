@@ -98,72 +98,25 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
     private Google.Protobuf.ByteString? _session;
 
     /// <summary>
-    /// Opens (or resumes) the session and sends what is not yet durable on the receiver; after a
-    /// failure that a new connection can cure, opens it again and goes on from the durable positions.
+    /// Sends every disk's planned ranges (resuming from a breakpoint where there is one), makes
+    /// filesystems mounted read-write consistent, verifies when asked, and finishes the session.
     /// </summary>
     /// <param name="freeze">Mount points of filesystems mounted read-write on these disks: a convergent copy with a frozen last pass makes them consistent.</param>
     private async Task<MigrationResult> TransferAsync(ReceiverClient receiver, OpenSessionRequest open, List<(BlockDevice Device, DiskSource Source)> disks,
         List<string> freeze, string checkpointPath, Stopwatch clock, CancellationToken ct)
     {
         var sources = disks.Select(d => d.Source).ToList();
-        OpenSessionReply? current = null;
         var counters = progress ?? new TransferProgress();
         counters.SetTotal(sources.Sum(s => s.PlannedBytes));
         var sender = NewSender(options, control, counters);
         var reconnection = new Reconnection(options.ReconnectFor, log);
-        var saved = BlockCheckpoint.Load(checkpointPath);
-        long resumedFrom = -1;
         long sent;
+        long resumedFrom;
         TimeSpan? frozenFor = null;
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();
-            while (true)
-            {
-                DurablePositions? positions = null;
-                try
-                {
-                    open.ResumeSessionId = saved is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFrom(Convert.FromHexString(saved.SessionId));
-                    var session = await receiver.OpenSessionAsync(open, ct);
-                    _session = session.SessionId;
-                    current = session;
-                    var start = session.Resumed && saved is not null ? saved.StartFor(sources) : sources.ToDictionary(s => s.Index, _ => 0L);
-                    saved = BlockCheckpoint.Of(Convert.ToHexStringLower(session.SessionId.Span), sources, start);
-                    saved.Save(checkpointPath);
-                    var durable = DurableBytes(sources, start);
-                    counters.RewindTo(durable);
-                    if (resumedFrom < 0)
-                    {
-                        resumedFrom = durable;
-                        Announce(session, durable, sources);
-                    }
-                    positions = new DurablePositions(start);
-                    var remaining = sources.Select(s => s with { Ranges = RangeList.From(s.Ranges, start[s.Index]) }).ToList();
-                    using var saving = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    var saver = SaveWhileSendingAsync(positions, session, sources, checkpointPath, saving.Token);
-                    try
-                    {
-                        await SendOnceAsync(sender, options, session, remaining, positions, ct);
-                    }
-                    finally
-                    {
-                        await saving.CancelAsync();
-                        saved = await saver;
-                    }
-                    break;
-                }
-                // A receiver never reached is a wrong address or port, said at once; one that was reached is waited for.
-                catch (Exception e) when (!ct.IsCancellationRequested && _session is not null && Reconnection.IsTransient(e))
-                {
-                    var durable = positions is null ? counters.DoneBytes : DurableBytes(sources, positions.Positions());
-                    log.Debug("Interrupted with {DurableBytes} bytes durable on the receiver (sent: {DoneBytes})", durable, counters.DoneBytes);
-                    counters.RewindTo(durable);
-                    if (!await reconnection.WaitAsync(e, durable, ct))
-                    {
-                        throw;
-                    }
-                }
-            }
+            (var session, resumedFrom) = await SendResumableAsync(receiver, open, sources, sender, counters, reconnection, checkpointPath, ct);
             // What this run read and sent: not what an earlier run had made durable, but what it sent again.
             sent = counters.DoneBytes - resumedFrom + counters.RepeatedBytes;
             IReadOnlyDictionary<uint, List<SentRange>> held = sender.Sent;
@@ -171,7 +124,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             if (freeze.Count > 0)
             {
                 var converging = new ConvergentCopy(options, log, counters, control);
-                final = await converging.RunAsync(sender.Sent, current!, disks, freeze, ct);
+                final = await converging.RunAsync(sender.Sent, session, disks, freeze, ct);
                 held = converging.Held;
                 sent += converging.SentBytes;
                 frozenFor = converging.LastFreeze;
@@ -179,7 +132,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             if (control?.Checksum ?? options.Checksum)
             {
                 counters.Phase = "verifying";
-                await VerifyAsync(receiver, _session!, held, final, ct);
+                await VerifyAsync(receiver, session.SessionId, held, final, ct);
             }
             counters.Phase = "done";
             reporter?.Report(final: true);
@@ -196,6 +149,63 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             Reconnects = reconnection.Attempts,
             FrozenFor = frozenFor,
         };
+    }
+
+    /// <summary>
+    /// Opens (or resumes) the session and sends what is not yet durable on the receiver; after a
+    /// failure that a new connection can cure, opens it again and goes on from the durable positions.
+    /// Returns the session and how many bytes an earlier run had made durable.
+    /// </summary>
+    private async Task<(OpenSessionReply Session, long ResumedFrom)> SendResumableAsync(ReceiverClient receiver, OpenSessionRequest open,
+        List<DiskSource> sources, BlockSender sender, TransferProgress counters, Reconnection reconnection, string checkpointPath, CancellationToken ct)
+    {
+        var saved = BlockCheckpoint.Load(checkpointPath);
+        long resumedFrom = -1;
+        while (true)
+        {
+            DurablePositions? positions = null;
+            try
+            {
+                open.ResumeSessionId = saved is null ? Google.Protobuf.ByteString.Empty : Google.Protobuf.ByteString.CopyFrom(Convert.FromHexString(saved.SessionId));
+                var session = await receiver.OpenSessionAsync(open, ct);
+                _session = session.SessionId;
+                var start = session.Resumed && saved is not null ? saved.StartFor(sources) : sources.ToDictionary(s => s.Index, _ => 0L);
+                saved = BlockCheckpoint.Of(Convert.ToHexStringLower(session.SessionId.Span), sources, start);
+                saved.Save(checkpointPath);
+                var durable = DurableBytes(sources, start);
+                counters.RewindTo(durable);
+                if (resumedFrom < 0)
+                {
+                    resumedFrom = durable;
+                    Announce(session, durable, sources);
+                }
+                positions = new DurablePositions(start);
+                var remaining = sources.Select(s => s with { Ranges = RangeList.From(s.Ranges, start[s.Index]) }).ToList();
+                using var saving = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                var saver = SaveWhileSendingAsync(positions, session, sources, checkpointPath, saving.Token);
+                try
+                {
+                    await SendOnceAsync(sender, options, session, remaining, positions, ct);
+                }
+                finally
+                {
+                    await saving.CancelAsync();
+                    saved = await saver;
+                }
+                return (session, resumedFrom);
+            }
+            // A receiver never reached is a wrong address or port, said at once; one that was reached is waited for.
+            catch (Exception e) when (!ct.IsCancellationRequested && _session is not null && Reconnection.IsTransient(e))
+            {
+                var durable = positions is null ? counters.DoneBytes : DurableBytes(sources, positions.Positions());
+                log.Debug("Interrupted with {DurableBytes} bytes durable on the receiver (sent: {DoneBytes})", durable, counters.DoneBytes);
+                counters.RewindTo(durable);
+                if (!await reconnection.WaitAsync(e, durable, ct))
+                {
+                    throw;
+                }
+            }
+        }
     }
 
     private void Announce(OpenSessionReply session, long durable, List<DiskSource> sources)

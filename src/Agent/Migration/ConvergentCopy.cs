@@ -181,22 +181,10 @@ internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, Transf
 
     private static async Task RunHookAsync(string hook, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(hook);
-        using var process = Process.Start(psi) ?? throw new SnapshotException("the frozen hook could not be started");
-        try
+        var result = await ChildProcess.RunAsync("/bin/sh", ["-c", hook], ct);
+        if (result.ExitCode != 0)
         {
-            await process.WaitForExitAsync(ct);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        if (process.ExitCode != 0)
-        {
-            throw new SnapshotException($"the frozen hook ({hook}) failed with exit code {process.ExitCode}");
+            throw new SnapshotException($"the frozen hook ({hook}) failed with exit code {result.ExitCode}: {result.Stderr.Trim()}");
         }
     }
 }

@@ -6,6 +6,7 @@ using Ferry.Disks.Allocation;
 using Ferry.Disks.Filesystems;
 using Ferry.Disks.Interop;
 using Ferry.Disks.Mounts;
+using Ferry.Snapshot;
 using Ferry.Transfer;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Errors;
@@ -35,9 +36,12 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         var clock = Stopwatch.StartNew();
         var document = options.Layout ?? throw new FerryException(ErrorCode.Usage, "file replication needs --layout LAYOUT.json");
         var excludes = ExcludeList.Load(AgentHome.Current.ExcludesPath).With(document.Excludes).With(options.Excludes);
-        var (layout, trees, blocks) = Complete(document, excludes);
+        var snapshots = await SnapshotAsync(document, ct);
+        List<SourceTree> trees = [];
+        List<BlockPartition> blocks = [];
         try
         {
+            (var layout, trees, blocks) = Complete(document, excludes, snapshots.ToDictionary(s => s.MountPoint, s => s.Path));
             LayoutRules.Validate(layout);
             using var receiver = new ReceiverClient(options);
             var open = new OpenSessionRequest
@@ -80,6 +84,53 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         finally
         {
             Dispose(trees, blocks);
+            foreach (var snapshot in snapshots)
+            {
+                await snapshot.DeleteAsync(CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A read-only snapshot of each btrfs filesystem mounted read-write that is copied file by file, so
+    /// that its tree is read as it was at one moment; deleted at the end (and, should this run die, by the
+    /// next one: see <see cref="BtrfsSnapshot"/>).
+    /// </summary>
+    private async Task<List<BtrfsSnapshot>> SnapshotAsync(LayoutDocument document, CancellationToken ct)
+    {
+        var state = Path.Combine(AgentHome.Current.Directory, "Snapshots");
+        foreach (var left in await BtrfsSnapshot.CleanUpAsync(state, ct))
+        {
+            log.Information("Deleted the snapshot {Snapshot} an earlier run left behind", left);
+        }
+        var snapshots = new List<BtrfsSnapshot>();
+        if (!options.Freeze)
+        {
+            return snapshots;
+        }
+        var mounts = MountTable.Read();
+        try
+        {
+            foreach (var p in document.Disks.SelectMany(d => d.Partitions).Where(p => p.Mode == "file" && p.Filesystem != "swap"))
+            {
+                var (mountPoint, path, mount) = FindMount(p.MountPoint, mounts);
+                if (mount.FsType != "btrfs" || mount.ReadOnly)
+                {
+                    continue;
+                }
+                var snapshot = await BtrfsSnapshot.CreateAsync(path, state, ct);
+                snapshots.Add(snapshot);
+                log.Information("{MountPoint} is btrfs mounted read-write: its files are read from the read-only snapshot {Snapshot}, taken now", mountPoint, snapshot.Path);
+            }
+            return snapshots;
+        }
+        catch
+        {
+            foreach (var snapshot in snapshots)
+            {
+                await snapshot.DeleteAsync(CancellationToken.None);
+            }
+            throw;
         }
     }
 
@@ -153,7 +204,9 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
     }
 
     /// <summary>The receiver's layout, from the document and what the source's mounted filesystems say of themselves.</summary>
-    private (TargetLayout Layout, List<SourceTree> Trees, List<BlockPartition> Blocks) Complete(LayoutDocument document, ExcludeList excludes)
+    /// <param name="snapshots">Per mount path, where a snapshot of it is: its tree is read from there.</param>
+    private (TargetLayout Layout, List<SourceTree> Trees, List<BlockPartition> Blocks) Complete(LayoutDocument document, ExcludeList excludes,
+        Dictionary<string, string> snapshots)
     {
         var mounts = MountTable.Read();
         var layout = new TargetLayout
@@ -197,7 +250,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                     var (partition, path) = Describe(p, tree, mounts);
                     partition.SizeBytes = size;
                     disk.Partitions.Add(partition);
-                    trees.Add(new SourceTree(tree, path, partition.MountPoint, excludes.With(p.Excludes), message => log.Warning("{Warning}", message)));
+                    trees.Add(new SourceTree(tree, snapshots.GetValueOrDefault(path, path), partition.MountPoint, excludes.With(p.Excludes), message => log.Warning("{Warning}", message)));
                 }
                 layout.Disks.Add(disk);
             }

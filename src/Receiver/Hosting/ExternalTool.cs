@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Ferry.Disks.Interop;
 
 namespace Ferry.Receiver.Hosting;
 
@@ -34,58 +34,17 @@ public static class ExternalTool
     public static async Task<string> RunAsync(string tool, IReadOnlyList<string> args, CancellationToken ct, string? input = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = input is not null,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        if (environment is not null)
-        {
-            psi.Environment.Clear();
-            foreach (var (name, value) in environment)
-            {
-                psi.Environment[name] = value;
-            }
-        }
-        Process process;
+        ChildResult result;
         try
         {
-            process = Process.Start(psi)!;
+            result = await ChildProcess.RunAsync(tool, args, ct, input, environment);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new IOException($"{tool} is not installed on the receiver (Debian package {Packages.GetValueOrDefault(tool, tool)})", e);
         }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            if (input is not null)
-            {
-                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
-                process.StandardInput.Close();
-            }
-            try
-            {
-                await process.WaitForExitAsync(ct);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-            if (process.ExitCode != 0)
-            {
-                throw new IOException($"{tool} {(args.Count > 0 ? args[0] : "")} failed ({process.ExitCode}): {(await stderr).Trim()}");
-            }
-            return await stdout;
-        }
+        return result.ExitCode == 0 ? result.Stdout
+            : throw new IOException($"{tool} {(args.Count > 0 ? args[0] : "")} failed ({result.ExitCode}): {result.Stderr.Trim()}");
     }
 
     public static Task<string> RunAsync(string tool, CancellationToken ct, params string[] args) => RunAsync(tool, args, ct);

@@ -1,0 +1,103 @@
+using Ferry.Disks.Interop;
+
+namespace Ferry.Snapshot;
+
+/// <summary>
+/// A read-only snapshot of a mounted btrfs subvolume (<c>btrfs subvolume snapshot -r</c>), read
+/// through the filesystem by file replication in place of the live tree, then deleted. Its path is
+/// recorded (in <c>STATE/btrfs-snapshots</c>, mode 0600) before it is created, so that a run that
+/// died before deleting it has the next run delete it. Nested subvolumes are not in a snapshot: they
+/// appear as empty directories in it.
+/// </summary>
+public sealed class BtrfsSnapshot
+{
+    private const string StateFile = "btrfs-snapshots";
+    private static readonly SemaphoreSlim StateLock = new(1, 1);
+
+    private readonly string _stateDirectory;
+
+    private BtrfsSnapshot(string mountPoint, string path, string stateDirectory)
+    {
+        MountPoint = mountPoint;
+        Path = path;
+        _stateDirectory = stateDirectory;
+    }
+
+    public string MountPoint { get; }
+
+    /// <summary>Where the snapshot's tree is: a directory directly beneath the mount point.</summary>
+    public string Path { get; }
+
+    public static async Task<BtrfsSnapshot> CreateAsync(string mountPoint, string stateDirectory, CancellationToken ct)
+    {
+        var path = System.IO.Path.Combine(mountPoint, $".ferry-snapshot-{Environment.ProcessId}-{DateTime.UtcNow:yyyyMMddHHmmss}");
+        await ChangeStateAsync(stateDirectory, paths => paths.Add(path));
+        var result = await RunAsync(["subvolume", "snapshot", "-r", mountPoint, path], ct);
+        if (result.ExitCode != 0)
+        {
+            await ChangeStateAsync(stateDirectory, paths => paths.Remove(path));
+            throw new SnapshotException($"btrfs could not snapshot {mountPoint}: {result.Stderr.Trim()}",
+                "Check that the mount point is a btrfs subvolume with room for a snapshot; or copy it with --no-freeze.");
+        }
+        return new BtrfsSnapshot(mountPoint, path, stateDirectory);
+    }
+
+    public async Task DeleteAsync(CancellationToken ct)
+    {
+        var result = await RunAsync(["subvolume", "delete", Path], ct);
+        if (result.ExitCode == 0 || !Directory.Exists(Path))
+        {
+            await ChangeStateAsync(_stateDirectory, paths => paths.Remove(Path));
+        }
+    }
+
+    /// <summary>Deletes the snapshots that an earlier run recorded and did not delete; returns them.</summary>
+    public static async Task<List<string>> CleanUpAsync(string stateDirectory, CancellationToken ct)
+    {
+        var left = ReadState(stateDirectory);
+        var deleted = new List<string>();
+        foreach (var path in left)
+        {
+            if (!Directory.Exists(path) || (await RunAsync(["subvolume", "delete", path], ct)).ExitCode == 0)
+            {
+                deleted.Add(path);
+            }
+        }
+        await ChangeStateAsync(stateDirectory, paths => paths.RemoveWhere(deleted.Contains));
+        return deleted;
+    }
+
+    private static async Task<ChildResult> RunAsync(string[] args, CancellationToken ct)
+    {
+        try
+        {
+            return await ChildProcess.RunAsync("btrfs", args, ct);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new SnapshotException("the btrfs tool is not installed on this server (Debian package btrfs-progs)");
+        }
+    }
+
+    private static HashSet<string> ReadState(string directory)
+    {
+        var file = System.IO.Path.Combine(directory, StateFile);
+        return File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
+    }
+
+    private static async Task ChangeStateAsync(string directory, Action<HashSet<string>> change)
+    {
+        await StateLock.WaitAsync();
+        try
+        {
+            var paths = ReadState(directory);
+            change(paths);
+            Directory.CreateDirectory(directory);
+            PrivateFile.Write(System.IO.Path.Combine(directory, StateFile), string.Concat(paths.Select(p => p + "\n")));
+        }
+        finally
+        {
+            StateLock.Release();
+        }
+    }
+}
