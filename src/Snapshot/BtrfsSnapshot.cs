@@ -9,37 +9,41 @@ namespace Ferry.Snapshot;
 /// died before deleting it has the next run delete it. Nested subvolumes are not in a snapshot: they
 /// appear as empty directories in it.
 /// </summary>
-public sealed class BtrfsSnapshot
+public sealed class BtrfsSnapshot : ISnapshotView
 {
-    private const string StateFile = "btrfs-snapshots";
-    private static readonly SemaphoreSlim StateLock = new(1, 1);
+    private readonly SnapshotRecord _record;
 
-    private readonly string _stateDirectory;
-
-    private BtrfsSnapshot(string mountPoint, string path, string stateDirectory)
+    private BtrfsSnapshot(string mountPoint, string path, SnapshotRecord record)
     {
         MountPoint = mountPoint;
         Path = path;
-        _stateDirectory = stateDirectory;
+        _record = record;
     }
+
+    private static SnapshotRecord Record(string stateDirectory) => new(stateDirectory, "btrfs-snapshots");
 
     public string MountPoint { get; }
 
     /// <summary>Where the snapshot's tree is: a directory directly beneath the mount point.</summary>
     public string Path { get; }
 
+    string ISnapshotView.SourcePath => MountPoint;
+
+    string ISnapshotView.ViewPath => Path;
+
     public static async Task<BtrfsSnapshot> CreateAsync(string mountPoint, string stateDirectory, CancellationToken ct)
     {
         var path = System.IO.Path.Combine(mountPoint, $".ferry-snapshot-{Environment.ProcessId}-{DateTime.UtcNow:yyyyMMddHHmmss}");
-        await ChangeStateAsync(stateDirectory, paths => paths.Add(path));
+        var record = Record(stateDirectory);
+        await record.AddAsync(path);
         var result = await RunAsync(["subvolume", "snapshot", "-r", mountPoint, path], ct);
         if (result.ExitCode != 0)
         {
-            await ChangeStateAsync(stateDirectory, paths => paths.Remove(path));
+            await record.RemoveAsync([path]);
             throw new SnapshotException($"btrfs could not snapshot {mountPoint}: {result.Stderr.Trim()}",
                 "Check that the mount point is a btrfs subvolume with room for a snapshot; or copy it with --no-freeze.");
         }
-        return new BtrfsSnapshot(mountPoint, path, stateDirectory);
+        return new BtrfsSnapshot(mountPoint, path, record);
     }
 
     public async Task DeleteAsync(CancellationToken ct)
@@ -47,14 +51,15 @@ public sealed class BtrfsSnapshot
         var result = await RunAsync(["subvolume", "delete", Path], ct);
         if (result.ExitCode == 0 || !Directory.Exists(Path))
         {
-            await ChangeStateAsync(_stateDirectory, paths => paths.Remove(Path));
+            await _record.RemoveAsync([Path]);
         }
     }
 
     /// <summary>Deletes the snapshots that an earlier run recorded and did not delete; returns them.</summary>
     public static async Task<List<string>> CleanUpAsync(string stateDirectory, CancellationToken ct)
     {
-        var left = ReadState(stateDirectory);
+        var record = Record(stateDirectory);
+        var left = record.Read();
         var deleted = new List<string>();
         foreach (var path in left)
         {
@@ -63,7 +68,7 @@ public sealed class BtrfsSnapshot
                 deleted.Add(path);
             }
         }
-        await ChangeStateAsync(stateDirectory, paths => paths.RemoveWhere(deleted.Contains));
+        await record.RemoveAsync(deleted);
         return deleted;
     }
 
@@ -76,28 +81,6 @@ public sealed class BtrfsSnapshot
         catch (System.ComponentModel.Win32Exception)
         {
             throw new SnapshotException("the btrfs tool is not installed on this server (Debian package btrfs-progs)");
-        }
-    }
-
-    private static HashSet<string> ReadState(string directory)
-    {
-        var file = System.IO.Path.Combine(directory, StateFile);
-        return File.Exists(file) ? [.. File.ReadAllLines(file).Where(l => l.Length > 0)] : [];
-    }
-
-    private static async Task ChangeStateAsync(string directory, Action<HashSet<string>> change)
-    {
-        await StateLock.WaitAsync();
-        try
-        {
-            var paths = ReadState(directory);
-            change(paths);
-            Directory.CreateDirectory(directory);
-            PrivateFile.Write(System.IO.Path.Combine(directory, StateFile), string.Concat(paths.Select(p => p + "\n")));
-        }
-        finally
-        {
-            StateLock.Release();
         }
     }
 }

@@ -41,7 +41,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         List<BlockPartition> blocks = [];
         try
         {
-            (var layout, trees, blocks) = Complete(document, excludes, snapshots.ToDictionary(s => s.MountPoint, s => s.Path));
+            (var layout, trees, blocks) = Complete(document, excludes, snapshots.ToDictionary(s => s.SourcePath, s => s.ViewPath));
             LayoutRules.Validate(layout);
             using var receiver = new ReceiverClient(options);
             var open = new OpenSessionRequest
@@ -84,29 +84,31 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         finally
         {
             Dispose(trees, blocks);
-            foreach (var snapshot in snapshots)
+            foreach (var view in snapshots)
             {
-                await snapshot.DeleteAsync(CancellationToken.None);
+                await view.DeleteAsync(CancellationToken.None);
             }
         }
     }
 
     /// <summary>
-    /// A read-only snapshot of each btrfs filesystem mounted read-write that is copied file by file, so
-    /// that its tree is read as it was at one moment; deleted at the end (and, should this run die, by the
-    /// next one: see <see cref="BtrfsSnapshot"/>).
+    /// A point-in-time view of each filesystem mounted read-write that is copied file by file, so that
+    /// its tree is read as it was at one moment: a read-only btrfs snapshot, or an LVM snapshot of its
+    /// logical volume mounted read-only; deleted at the end (and, should this run die, by the next one).
+    /// Any other filesystem, or one whose snapshot cannot be made, is read live, and the user is told.
     /// </summary>
-    private async Task<List<BtrfsSnapshot>> SnapshotAsync(LayoutDocument document, CancellationToken ct)
+    private async Task<List<ISnapshotView>> SnapshotAsync(LayoutDocument document, CancellationToken ct)
     {
         var state = Path.Combine(AgentHome.Current.Directory, "Snapshots");
-        foreach (var left in await BtrfsSnapshot.CleanUpAsync(state, ct))
+        var tools = new SystemTools();
+        foreach (var left in (await BtrfsSnapshot.CleanUpAsync(state, ct)).Concat(await LvmSnapshot.CleanUpAsync(tools, state, ct)))
         {
-            log.Information("Deleted the snapshot {Snapshot} an earlier run left behind", left);
+            log.Information("Removed the snapshot {Snapshot} an earlier run left behind", left);
         }
-        var snapshots = new List<BtrfsSnapshot>();
+        var views = new List<ISnapshotView>();
         if (!options.Freeze)
         {
-            return snapshots;
+            return views;
         }
         var mounts = MountTable.Read();
         try
@@ -114,21 +116,48 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
             foreach (var p in document.Disks.SelectMany(d => d.Partitions).Where(p => p.Mode == "file" && p.Filesystem != "swap"))
             {
                 var (mountPoint, path, mount) = FindMount(p.MountPoint, mounts);
-                if (mount.FsType != "btrfs" || mount.ReadOnly)
+                if (mount.ReadOnly)
                 {
                     continue;
                 }
-                var snapshot = await BtrfsSnapshot.CreateAsync(path, state, ct);
-                snapshots.Add(snapshot);
-                log.Information("{MountPoint} is btrfs mounted read-write: its files are read from the read-only snapshot {Snapshot}, taken now", mountPoint, snapshot.Path);
+                if (mount.FsType == "btrfs")
+                {
+                    views.Add(await BtrfsSnapshot.CreateAsync(path, state, ct));
+                }
+                else if (await LvmSnapshot.FindAsync(tools, mount.Source, ct) is { } lv)
+                {
+                    LvmSnapshot? snapshot = null;
+                    try
+                    {
+                        snapshot = await LvmSnapshot.CreateAsync(tools, lv, path, state, ct);
+                        await snapshot.MountAsync(Path.Combine("/run/ferry/snapshots", $"{lv.Group}-{lv.Name}"), mount.FsType, ct);
+                        views.Add(snapshot);
+                    }
+                    catch (SnapshotException e)
+                    {
+                        if (snapshot is not null)
+                        {
+                            await snapshot.DeleteAsync(CancellationToken.None);
+                        }
+                        log.Warning("{MountPoint} is read live: {Reason}", mountPoint, e.Message);
+                        continue;
+                    }
+                }
+                else
+                {
+                    log.Warning("{MountPoint} ({FsType} on {Device}) is mounted read-write and has no snapshot provider: its files are read live, " +
+                        "and files that change meanwhile are sent again or at the next sync", mountPoint, mount.FsType, mount.Source);
+                    continue;
+                }
+                log.Information("{MountPoint} is mounted read-write: its files are read from {View}, a snapshot taken now", mountPoint, views[^1].ViewPath);
             }
-            return snapshots;
+            return views;
         }
         catch
         {
-            foreach (var snapshot in snapshots)
+            foreach (var view in views)
             {
-                await snapshot.DeleteAsync(CancellationToken.None);
+                await view.DeleteAsync(CancellationToken.None);
             }
             throw;
         }
