@@ -119,13 +119,8 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
         var agentDir = dir["agent"];
         try
         {
-            var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
-            RunActivation(code, $"--dir {agentDir} --yes --include-loop").Check("activation");
-            var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
             // 40 Mbit/s: the 150 MB of random data would take about half a minute.
-            var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--bandwidth", "40", "--json"))
-                .RootElement.GetProperty("id").GetString()!;
-            serve.Cli("job", "start", jobId);
+            var jobId = ActivateAndStartBlockJob(serve, agentDir, disk.Device, "--bandwidth", "40");
             Poll.Until(Patience, () => Done(serve, jobId), d => d > 0, "the transfer to start");
 
             serve.Cli("job", "pause", jobId);
@@ -142,7 +137,7 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
             var cancelled = Show(serve, jobId);
             Assert.Equal("Deleting", cancelled.GetProperty("state").GetString());
             Assert.Equal("E_JOB_CANCELLED", cancelled.GetProperty("error_code").GetString());
-            var images = Path.Combine(dir["serve"], "images", sourceId);
+            var images = Path.Combine(dir["serve"], "images", cancelled.GetProperty("source_id").GetString()!);
             Poll.Until(Patience, () => Directory.Exists(images) ? Directory.GetFiles(images).Length : 0, n => n == 0, "the receiver to drop the unfinished image");
             Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
         }
@@ -215,13 +210,8 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
         var agentDir = dir["agent"];
         try
         {
-            var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
-            RunActivation(code, $"--dir {agentDir} --yes --include-loop").Check("activation");
-            var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
             // 40 Mbit/s: the 96 MiB take about 20 s, time enough to fill the receiver's disk in the middle.
-            var jobId = JsonDocument.Parse(serve.Cli("job", "create", "--source", sourceId, "--disk", disk.Device, "--format", "raw", "--bandwidth", "40",
-                "--json")).RootElement.GetProperty("id").GetString()!;
-            serve.Cli("job", "start", jobId);
+            var jobId = ActivateAndStartBlockJob(serve, agentDir, disk.Device, "--format", "raw", "--bandwidth", "40");
             // Past the first checkpoints (16 MiB per connection), so that the retry has a breakpoint to go on from.
             Poll.Until(Patience, () => Done(serve, jobId), d => d > 48 << 20, "the transfer to be under way");
 
@@ -251,6 +241,18 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
         {
             Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
         }
+    }
+
+    /// <summary>Imports this machine with a new activation code (the agent in <paramref name="agentDir"/>), then creates and starts a block job of <paramref name="device"/>.</summary>
+    private static string ActivateAndStartBlockJob(ServeProcess serve, string agentDir, string device, params string[] settings)
+    {
+        var code = JsonDocument.Parse(serve.Cli("code", "create", "--json")).RootElement.GetProperty("command").GetString()!;
+        RunActivation(code, $"--dir {agentDir} --yes --include-loop").Check("activation");
+        var sourceId = Single(serve.Cli("source", "list", "--json")).GetProperty("id").GetString()!;
+        var jobId = JsonDocument.Parse(serve.Cli(["job", "create", "--source", sourceId, "--disk", device, .. settings, "--json"]))
+            .RootElement.GetProperty("id").GetString()!;
+        serve.Cli("job", "start", jobId);
+        return jobId;
     }
 
     /// <summary>Runs a printed activation command as printed; the test runs as root, and a minimal machine may have no sudo.</summary>
