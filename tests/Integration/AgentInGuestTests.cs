@@ -15,15 +15,20 @@ public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>The source server's console during the last migration.</summary>
+    private string _serial = "";
+
     [Fact]
     public async Task BlockMode_TheAgentInsideTheSourceServer_ProducesAnImageThatBoots()
     {
-        // Nothing here takes a snapshot yet, so the job first makes the filesystems read-only, as
-        // an administrator would for a consistent block copy.
+        // The server keeps running with /, /boot and /data mounted read-write: the agent copies them
+        // live, converges and freezes them for the last pass.
         var image = await MigrateFromInsideAsync("""
-            sync; mount -o remount,ro /data; mount -o remount,ro /boot; mount -o remount,ro /
             exec /run/job/agent migrate {receiver} --disk /dev/vda --source-name guest --checksum
             """, layout: null);
+        var frozen = System.Text.RegularExpressions.Regex.Match(_serial, @"Filesystems frozen for the last pass: \d+\.\d+ s \(bound 30 s\)");
+        Assert.True(frozen.Success, "the agent did not freeze the live filesystems:\n" + _serial);
+        output.WriteLine(frozen.Value);
         AssertNamedByUuid(Path.Combine(_dir["out"], "guest", "vda.qcow2"), bootPartition: 2, rootPartition: 3);
         BootAndVerify(image, "block");
     }
@@ -69,6 +74,7 @@ public sealed class AgentInGuestTests(ITestOutputHelper output) : IDisposable
         var sent = run.Serial.Split('\n').FirstOrDefault(l => l.StartsWith("Sent ", StringComparison.Ordinal) && l.Contains("on the wire", StringComparison.Ordinal));
         Assert.True(sent is not null, $"the agent's summary is missing from the console:\n{run.Tail}");
         output.WriteLine($"source server booted and migrated itself in {run.Elapsed.TotalSeconds:0.0} s; the agent: {sent.Trim()}");
+        _serial = run.Serial;
         return Path.Combine(_dir["out"], "guest", "vda.qcow2");
     }
 

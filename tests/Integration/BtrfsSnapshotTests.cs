@@ -10,6 +10,9 @@ public sealed class BtrfsSnapshotTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
+    /// <summary>What rsync may find between the source and the copy of its snapshot: nothing, or the root's time.</summary>
+    private static readonly string[] RootTimeOnly = ["", ".d..t...... ./"];
+
     [Fact]
     public async Task Create_OnAMountedBtrfs_IsReadOnlyAndHoldsTheTreeAsItWas_AndDeleteRemovesIt()
     {
@@ -69,8 +72,9 @@ public sealed class BtrfsSnapshotTests(ITestOutputHelper output)
         Assert.Empty(Directory.GetDirectories(mnt, ".ferry-snapshot-*"));
         using var image = LoopDisk.Create(Path.Combine(dir["out"], "btrfs", "vda.raw"), 0, readOnly: true);
         var target = image.Mount(1, dir["target"], "ro");
-        // The tree is as the snapshot saw it; since then only the root's time changed (making and deleting the snapshot's entry in it).
-        Assert.Equal(".d..t...... ./", FileSourceBuilder.Differences(mnt, target).Trim());
+        // The tree is as the snapshot saw it; since then at most the root's time changed (making and deleting the snapshot's entry
+        // in it; within rsync's time granularity it does not show).
+        Assert.Contains(FileSourceBuilder.Differences(mnt, target).Trim(), RootTimeOnly);
     }
 
     /// <summary>A 256 MiB btrfs on a loop device, mounted read-write at DIR/mnt, with a few hundred files.</summary>

@@ -216,8 +216,9 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
             Poll.Until(Patience, () => Done(serve, jobId), d => d > 48 << 20, "the transfer to be under way");
 
             // Something else takes the receiver's space while the job writes.
+            // The job keeps writing meanwhile, so what is free may shrink between reading it and taking it: try again then.
             var filler = Path.Combine(images.Path, "filler");
-            Sh.Bash($"fallocate -l $(( $(df -B1 --output=avail {images.Path} | tail -1) - 65536 )) {filler}");
+            Sh.Bash($"for i in 1 2 3 4 5; do fallocate -l $(( $(df -B1 --output=avail {images.Path} | tail -1) - 65536 )) {filler}.$i && break; done; true");
             var failed = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("state").GetString() is "InError" or "Finished", "the job to stop");
             Assert.True(failed.GetProperty("state").GetString() == "InError", $"job ended as {failed}\nserve log:\n{serve.Log}");
             Assert.Equal("E_RECEIVER_NO_SPACE", failed.GetProperty("error_code").GetString());
@@ -225,7 +226,10 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
             Assert.Matches(@"needs about \d+ MiB more", message);
             var stoppedAt = failed.GetProperty("progress").GetProperty("done_bytes").GetInt64();
 
-            File.Delete(filler);
+            foreach (var f in Directory.GetFiles(images.Path, "filler.*"))
+            {
+                File.Delete(f);
+            }
             serve.Cli("job", "retry", jobId);
             var finished = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("state").GetString() is "InError" or "Finished", "the retried job to end");
             Assert.True(finished.GetProperty("state").GetString() == "Finished", $"retried job ended as {finished}\nserve log:\n{serve.Log}");
