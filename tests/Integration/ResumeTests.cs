@@ -21,24 +21,25 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
     public async Task Migrate_FiftyConnectionCutsAtRandomPoints_GoesOnFromTheBreakpointAndTheImageIsIdentical()
     {
         using var dir = new TempDir();
-        using var source = RandomDisk(dir);
+        // 256 MiB: enough that all 50 cuts come before the end.
+        using var source = RandomDisk(dir, 256L << 20);
         await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
-        // Each cut connection carried 512 KiB to 3 MiB of the agent's bytes (mid-frame as often as not), against 1 MiB
-        // checkpoints. The agent's 40 Mbit/s make a link on which an acknowledgement can come back before the next cut
-        // (at loopback speed every cut would land within milliseconds of the checkpoint before it).
-        await using var proxy = new FaultProxy(receiver.Host.DataEndpoint.Port, new FaultPlan(Cuts: 50, CutAfterMin: 512 << 10, CutAfterMax: 3 << 20, Seed: 20261127));
+        // Each cut connection carried 2 to 6 MiB of the agent's bytes (mid-frame as often as not), against 1 MiB checkpoints.
+        // The agent's 40 Mbit/s make a link on which an acknowledgement can come back before the next cut (at loopback speed
+        // every cut would land within milliseconds of the checkpoint before it, and a slow fsync on a busy machine can too).
+        await using var proxy = new FaultProxy(receiver.Host.DataEndpoint.Port, new FaultPlan(Cuts: 50, CutAfterMin: 2 << 20, CutAfterMax: 6 << 20, Seed: 20261127));
 
         var home = Directory.CreateDirectory(dir["agent-home"]).FullName;
         var (agent, stderr) = AgentBinary.Start(["migrate", .. receiver.AgentArgs(dataPort: proxy.Port), "--disk", source.Device, "--source-name", "cuts",
             "--format", "raw", "--checkpoint-mib", "1", "--bandwidth", "40"], home);
         using (agent)
         {
-            var ended = await Task.WhenAny(agent.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(3)));
+            var ended = await Task.WhenAny(agent.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(4)));
             if (!agent.HasExited)
             {
                 agent.Kill();
             }
-            Assert.True(agent.HasExited && agent.ExitCode == 0, $"the agent did not finish within 3 minutes ({proxy.Cuts} cuts made):\n{await stderr}");
+            Assert.True(agent.HasExited && agent.ExitCode == 0, $"the agent did not finish within 4 minutes ({proxy.Cuts} cuts made):\n{await stderr}");
         }
         var run = new Sh.Result(0, "", await stderr);
         Assert.Equal(50, proxy.Cuts);
@@ -138,10 +139,10 @@ public sealed partial class ResumeTests(ITestOutputHelper output)
         }
     }
 
-    private static LoopDisk RandomDisk(TempDir dir)
+    private static LoopDisk RandomDisk(TempDir dir, long bytes = DiskBytes)
     {
-        var disk = LoopDisk.Create(dir["source.img"], DiskBytes);
-        Sh.Bash($"head -c {DiskBytes} /dev/urandom > {disk.Device}");
+        var disk = LoopDisk.Create(dir["source.img"], bytes);
+        Sh.Bash($"head -c {bytes} /dev/urandom > {disk.Device}");
         return disk;
     }
 
