@@ -72,15 +72,6 @@ public sealed class BtrfsSnapshot : ISnapshotView
         return deleted;
     }
 
-    private static async Task<ChildResult> RunAsync(string[] args, CancellationToken ct)
-    {
-        try
-        {
-            return await ChildProcess.RunAsync("btrfs", args, ct);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new SnapshotException("the btrfs tool is not installed on this server (Debian package btrfs-progs)");
-        }
-    }
+    /// <summary>The btrfs tool (a missing one answers exit 127, so that snapshotting fails with a SnapshotException saying so).</summary>
+    private static Task<ChildResult> RunAsync(string[] args, CancellationToken ct) => new SystemTools().RunAsync("btrfs", args, ct);
 }

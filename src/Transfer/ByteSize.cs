@@ -7,6 +7,9 @@ public static class ByteSize
 {
     private static readonly string[] Units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
+    /// <summary>Whole MiB, rounded up (a negative count is 0): how much room to ask a user for.</summary>
+    public static long MibRoundedUp(long bytes) => (Math.Max(0, bytes) + (1 << 20) - 1) >> 20;
+
     public static string Format(long bytes)
     {
         double v = bytes;

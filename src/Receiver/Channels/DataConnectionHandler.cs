@@ -195,13 +195,11 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
             return "writing the target failed: " + e.Message;
         }
         var directory = Path.GetDirectoryName(target.Path) ?? "/";
-        var needed = Math.Max(1, Mib(session.PlannedBytes - session.AllocatedBytes));
-        var free = Mib(Disks.Interop.FilesystemSpace.FreeBytesAt(directory));
+        var needed = Math.Max(1, Transfer.ByteSize.MibRoundedUp(session.PlannedBytes - session.AllocatedBytes));
+        var free = Transfer.ByteSize.MibRoundedUp(Disks.Interop.FilesystemSpace.FreeBytesAt(directory));
         return $"the receiver's disk is full: {directory} has {free} MiB free, and this migration needs about {needed} MiB more; " +
             "free that much space there, then retry (what was written is kept)";
     }
-
-    private static long Mib(long bytes) => (Math.Max(0, bytes) + (1 << 20) - 1) >> 20;
 
     private static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.Ordinal);
 }

@@ -397,5 +397,5 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return ControlMetadata.Refusal(code, status, message);
     }
 
-    private static long Mib(long bytes) => (bytes + (1 << 20) - 1) >> 20;
+    private static long Mib(long bytes) => ByteSize.MibRoundedUp(bytes);
 }
