@@ -44,4 +44,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 131, EventName = "ImagesStored", Level = LogLevel.Information,
         Message = "Session {SessionId}: target disks unmounted and flushed in {DetachSeconds:0.0} s; images converted, checked and hashed in {StoreSeconds:0.0} s")]
     public static partial void ImagesStored(ILogger logger, string sessionId, double detachSeconds, double storeSeconds);
+
+    [LoggerMessage(EventId = 140, EventName = "CycleOpened", Level = LogLevel.Information,
+        Message = "Session {SessionId}: cycle {Cycle} of the incremental job of {Source} ({DiskCount} disk(s), {PlannedBytes} bytes to compare, keeping {Keep} image(s))")]
+    public static partial void CycleOpened(ILogger logger, string sessionId, int cycle, string source, int diskCount, long plannedBytes, int keep);
+
+    [LoggerMessage(EventId = 141, EventName = "DigestRebuilt", Level = LogLevel.Warning,
+        Message = "Session {SessionId}: the digest of {Image} did not match the image (it was changed, or a cycle was interrupted); every region was hashed again from the image")]
+    public static partial void DigestRebuilt(ILogger logger, string sessionId, string image);
+
+    [LoggerMessage(EventId = 142, EventName = "CycleStored", Level = LogLevel.Information,
+        Message = "Session {SessionId}: cycle {Cycle} stored in {Directory} ({WrittenBytes} bytes written this cycle); removed {Pruned} older cycle(s)")]
+    public static partial void CycleStored(ILogger logger, string sessionId, int cycle, string directory, long writtenBytes, int pruned);
 }

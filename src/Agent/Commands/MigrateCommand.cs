@@ -49,12 +49,20 @@ internal static class MigrateCommand
             DefaultValueFactory = _ => 30,
         };
         var frozenHook = new Option<string?>("--frozen-hook") { Description = "Block mode: a shell command to run while the filesystems are frozen, after the last pass." };
+        var incremental = new Option<bool>("--incremental")
+        {
+            Description = "Block mode: an incremental job: a full copy, then every --every a cycle that sends only what changed; the receiver keeps the last --keep images.",
+        };
+        var every = new Option<string>("--every") { Description = "Incremental: time from one cycle's start to the next (90s, 30m, 1h, 1d).", DefaultValueFactory = _ => "1h" };
+        var keep = new Option<int>("--keep") { Description = "Incremental: how many cycles' images the receiver keeps (1-100).", DefaultValueFactory = _ => 3 };
+        var cycles = new Option<int>("--cycles") { Description = "Incremental: stop after this many cycles (0: run until stopped)." };
+        var cutover = new Option<bool>("--cutover") { Description = "Incremental: the last of --cycles (1 if not given) is the cut-over, which ends the job on the receiver." };
         var tls = new Option<string>("--tls") { Description = "Data channel encryption: auto (TLS unless the receiver is this machine), on, off.", DefaultValueFactory = _ => "auto" };
 
         var command = new Command("migrate", "Copy disks block by block, or file trees into a new layout, to a receiver (client-only mode).")
         {
             receiver, controlPort, dataPort, token, disks, mode, layout, sourceRoot, excludes, compress, bandwidth, checksum, jsonProgress, streams,
-            sourceName, format, verbose, fingerprint, tls, reconnectFor, checkpointMib, noFreeze, freezeBound, frozenHook,
+            sourceName, format, verbose, fingerprint, tls, reconnectFor, checkpointMib, noFreeze, freezeBound, frozenHook, incremental, every, keep, cycles, cutover,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -88,11 +96,20 @@ internal static class MigrateCommand
                 FreezeBound = TimeSpan.FromSeconds(parse.GetValue(freezeBound)),
                 FrozenHook = parse.GetValue(frozenHook),
                 ReconnectFor = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(reconnectFor))),
+                Incremental = parse.GetValue(incremental),
+                Every = Transfer.DurationText.TryParse(parse.GetValue(every), out var interval) && interval > TimeSpan.Zero
+                    ? interval
+                    : throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, $"--every {parse.GetValue(every)}: expected a duration such as 90s, 30m, 1h or 1d"),
+                Keep = parse.GetValue(keep),
+                Cycles = parse.GetValue(cutover) && parse.GetValue(cycles) == 0 ? 1 : parse.GetValue(cycles),
+                Cutover = parse.GetValue(cutover),
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
             var result = options.Mode == "file"
                 ? await new FileMigration(options, log, Console.Out).RunAsync(ct)
-                : await new BlockMigration(options, log, Console.Out).RunAsync(ct);
+                : options.Incremental
+                    ? await new IncrementalMigration(options, log, Console.Out).RunAsync(ct)
+                    : await new BlockMigration(options, log, Console.Out).RunAsync(ct);
             log.Information("Migration finished: {SourceBytes} source bytes, {WireBytes} wire bytes in {Seconds} s", result.SourceBytes, result.WireBytes,
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +

@@ -20,13 +20,17 @@ namespace Ferry.Agent.Migration;
 /// them should the agent die meanwhile, and nothing is written to the log file while they are frozen.
 /// The result equals the source as it was during the freeze.
 /// </summary>
-internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, TransferProgress counters, TransferControl? control)
+/// <param name="digestOf">Incremental: the receiver whose digest says what it holds (it is updated as it writes); null: what the passes sent says it.</param>
+internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, TransferProgress counters, TransferControl? control, ReceiverClient? digestOf)
 {
     private const int MaxLivePasses = 5;
     private const int MaxFreezes = 3;
 
     /// <summary>The latest hash sent per disk and chunk offset: what the receiver holds.</summary>
     private readonly Dictionary<(uint Disk, long Offset), SentRange> _held = [];
+
+    /// <summary>Everything the passes after the first sent, per disk (the same range may come more than once).</summary>
+    public Dictionary<uint, List<SentRange>> SentEver { get; } = [];
 
     /// <summary>What the receiver holds, per disk, for end-to-end verification.</summary>
     public Dictionary<uint, List<SentRange>> Held => _held.GroupBy(kv => kv.Key.Disk).ToDictionary(g => g.Key, g => g.Select(kv => kv.Value).ToList());
@@ -134,7 +138,7 @@ internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, Transf
             Posix.DropCache(device.Handle);
             try
             {
-                sources.Add(source with { Ranges = BlockPlanner.Plan(device).Ranges });
+                sources.Add(source with { Ranges = BlockMigration.Ranges(BlockPlanner.Plan(device), device, options) });
             }
             catch (DiskException e) when (!frozen && e.Error == DiskError.Corrupt)
             {
@@ -144,8 +148,16 @@ internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, Transf
             }
         }
         counters.StartPass(sources.Sum(s => s.PlannedBytes));
-        var sender = BlockMigration.NewSender(options, control, counters, (disk, offset, length, hash) =>
-            _held.TryGetValue((disk, offset), out var held) && held.Length == length && held.Xxh3 == hash);
+        ReceiverDigest? digest = null;
+        if (digestOf is not null)
+        {
+            digest = new ReceiverDigest(digestOf, ct);
+            digest.Begin(session.SessionId);
+        }
+        var sender = digest is not null
+            ? BlockMigration.NewSender(options, control, counters, digest: digest)
+            : BlockMigration.NewSender(options, control, counters, (disk, offset, length, hash) =>
+                _held.TryGetValue((disk, offset), out var held) && held.Length == length && held.Xxh3 == hash);
         try
         {
             await BlockMigration.SendOnceAsync(sender, options, session, sources, positions: null, ct);
@@ -163,6 +175,11 @@ internal sealed class ConvergentCopy(MigrateOptions options, ILogger log, Transf
             throw;
         }
         Remember(sender.Sent);
+        foreach (var (disk, list) in sender.Sent)
+        {
+            SentEver.TryAdd(disk, []);
+            SentEver[disk].AddRange(list);
+        }
         var changed = sender.Sent.Values.Sum(l => l.Sum(r => (long)r.Length));
         SentBytes += changed;
         return (changed, sources);

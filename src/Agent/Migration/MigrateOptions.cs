@@ -75,6 +75,28 @@ public sealed record MigrateOptions
     /// <summary>How long the agent keeps connecting again to a lost receiver without any progress before the run fails.</summary>
     public TimeSpan ReconnectFor { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Block mode: an incremental job. Each cycle sends only the 4 KiB regions whose hash differs from
+    /// the receiver's digest of its working image (the first cycle sends everything), and the receiver
+    /// stores every cycle as an image of its own, keeping the last <see cref="Keep"/>.
+    /// </summary>
+    public bool Incremental { get; init; }
+
+    /// <summary>Incremental: the time from the start of one cycle to the start of the next.</summary>
+    public TimeSpan Every { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Incremental: how many cycles' images the receiver keeps (1-100).</summary>
+    public int Keep { get; init; } = 3;
+
+    /// <summary>Incremental, client-only: stop after this many cycles (0: until interrupted).</summary>
+    public int Cycles { get; init; }
+
+    /// <summary>Incremental, client-only: the last of the <see cref="Cycles"/> is the cut-over, which ends the job.</summary>
+    public bool Cutover { get; init; }
+
+    /// <summary>Incremental: this cycle is the cut-over: the receiver removes the working images after storing it.</summary>
+    public bool FinalCycle { get; init; }
+
     /// <summary>Name the receiver files the images under; the host name by default.</summary>
     public string? SourceName { get; init; }
 }

@@ -14,4 +14,7 @@ public sealed record MigrationResult(long SourceBytes, long WireBytes, long Disk
 
     /// <summary>Block replication of filesystems mounted read-write: how long they were frozen for the last pass.</summary>
     public TimeSpan? FrozenFor { get; init; }
+
+    /// <summary>Block replication of an incremental job: the number of the cycle this run was (0 for a one-off job).</summary>
+    public int Cycle { get; init; }
 }

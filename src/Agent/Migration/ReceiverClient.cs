@@ -42,6 +42,9 @@ public sealed class ReceiverClient : IDisposable
     public Task<OpenSessionReply> OpenSessionAsync(OpenSessionRequest request, CancellationToken ct) =>
         CallAsync(() => _client.OpenSessionAsync(request, _headers, DateTime.UtcNow.AddMinutes(2), ct).ResponseAsync);
 
+    public Task<DigestReply> ReadDigestAsync(DigestRequest request, CancellationToken ct) =>
+        CallAsync(() => _client.ReadDigestAsync(request, _headers, DateTime.UtcNow.AddMinutes(2), ct).ResponseAsync);
+
     public Task<VerifyReply> VerifyAsync(VerifyRequest request, CancellationToken ct) =>
         CallAsync(() => _client.VerifyAsync(request, _headers, DateTime.UtcNow.AddMinutes(30), ct).ResponseAsync);
 

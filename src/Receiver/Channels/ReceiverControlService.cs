@@ -9,6 +9,7 @@ using Ferry.Receiver.Layout;
 using Ferry.Receiver.Sessions;
 using Ferry.Receiver.Targets;
 using Ferry.Transfer;
+using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Control;
 using Ferry.Transfer.Errors;
 using Ferry.Transfer.Files;
@@ -26,6 +27,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
     private const int MaxDisks = 64;
     private const int MaxVerifyRanges = 65536;
     private const long MaxDiskBytes = 1L << 50;
+    private const int MaxDigestRegions = 65536;
 
     public override async Task<OpenSessionReply> OpenSession(OpenSessionRequest request, ServerCallContext context)
     {
@@ -61,6 +63,10 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
 
         var directory = Path.Combine(options.OutputDirectory, request.SourceName);
         var planned = request.Disks.Sum(d => (long)d.PlannedBytes);
+        if (request.Incremental is not null)
+        {
+            return OpenCycle(request, key, directory, format, planned);
+        }
         if (request.ResumeSessionId.Length == DataHandshake.SessionIdBytes && Resume(request, key, directory, format, planned) is { } resumed)
         {
             return resumed;
@@ -99,6 +105,66 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, targets.Count, planned);
         return Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = 0 }));
+    }
+
+    /// <summary>
+    /// One cycle of an incremental block job: opens the working images (created empty for the first
+    /// cycle) with their digests. A cycle interrupted and opened again needs nothing more: what it
+    /// wrote is in the digest, so the agent does not send it again.
+    /// </summary>
+    private OpenSessionReply OpenCycle(OpenSessionRequest request, byte[] key, string directory, string format, long planned)
+    {
+        var keep = request.Incremental.Keep;
+        if (keep is < 1 or > 100)
+        {
+            throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument, $"an incremental job keeps 1 to 100 images, not {keep}");
+        }
+        // The session of an interrupted attempt closes first: that seals its digests.
+        sessions.CloseSessionsOf(request.SourceName);
+        var work = CycleStore.WorkDirectory(directory);
+        var held = request.Disks.Select(d => Path.Combine(work, d.Name + ".raw")).Where(File.Exists).Sum(AllocatedBytes);
+        // The working images grow by what is new; the cycle's copy takes the data once more (twice while it is converted).
+        CheckSpace(Math.Max(0, planned - held) + (planned * (format == ImageFormat.Raw ? 1 : 2)), 1, format);
+        var targets = new Dictionary<uint, IDiskTarget>();
+        var id = RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes);
+        try
+        {
+            Directory.CreateDirectory(work);
+            foreach (var d in request.Disks)
+            {
+                var target = DigestedTarget.Open(Path.Combine(work, d.Name + ".raw"), (long)d.SizeBytes);
+                targets[d.Index] = target;
+                if (target.Digest.Rebuilt && held > 0)
+                {
+                    Log.DigestRebuilt(logger, Convert.ToHexStringLower(id)[..8], target.Path);
+                }
+            }
+        }
+        catch (IOException e)
+        {
+            foreach (var t in targets.Values)
+            {
+                t.Dispose();
+            }
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"cannot open the working images in {work}: {e.Message}");
+        }
+        var session = new ReceiveSession(id, key, request.SourceName, targets, format)
+        {
+            Security = options.Token.SecurityOf(key),
+            PlannedBytes = planned,
+            Incremental = (CycleStore.Next(directory), (int)keep),
+        };
+        sessions.Add(session);
+        Log.CycleOpened(logger, session.LogId, session.Incremental.Value.Cycle, session.SourceName, targets.Count, planned, (int)keep);
+        var reply = Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = (ulong)((DigestedTarget)kv.Value).AllocatedBytes }));
+        reply.Cycle = (uint)session.Incremental.Value.Cycle;
+        return reply;
+    }
+
+    private static long AllocatedBytes(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return Disks.Files.PosixFiles.Stat(handle).Blocks * 512;
     }
 
     /// <summary>
@@ -249,6 +315,20 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         }
     }
 
+    public override Task<DigestReply> ReadDigest(DigestRequest request, ServerCallContext context)
+    {
+        var session = FindSession(request.SessionId, Authenticate(context));
+        if (!session.Targets.TryGetValue(request.Disk, out var target) || target is not DigestedTarget digested)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"disk {request.Disk} is not an incremental disk of this session");
+        }
+        if (request.Count is 0 or > MaxDigestRegions || request.FirstRegion >= (ulong)digested.Digest.Regions)
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, $"a digest read names 1 to {MaxDigestRegions} regions inside the disk");
+        }
+        return Task.FromResult(new DigestReply { Hashes = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(digested.Digest.Read((long)request.FirstRegion, (int)request.Count)) });
+    }
+
     public override Task<VerifyReply> Verify(VerifyRequest request, ServerCallContext context)
     {
         var session = FindSession(request.SessionId, Authenticate(context));
@@ -278,7 +358,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                 }
                 var span = buffer.AsSpan(0, (int)r.Length);
                 target.ReadBack((long)r.Offset, span);
-                if (XxHash3.HashToUInt64(span) != r.Xxh3)
+                if (request.AgainstDigest ? !MatchesDigest(target, (long)r.Offset, span) : XxHash3.HashToUInt64(span) != r.Xxh3)
                 {
                     Log.VerifyMismatch(logger, session.LogId, request.Disk, r.Offset, r.Length);
                     reply.Mismatched.Add(r);
@@ -292,6 +372,30 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return Task.FromResult(reply);
     }
 
+    /// <summary>
+    /// Whether the regions read back hash to what the digest holds; a region that does not is forgotten
+    /// (the next cycle sends it), never trusted again.
+    /// </summary>
+    private bool MatchesDigest(IDiskTarget target, long offset, ReadOnlySpan<byte> data)
+    {
+        if (target is not DigestedTarget digested || offset % RegionDigest.RegionBytes != 0
+            || (data.Length % RegionDigest.RegionBytes != 0 && offset + data.Length != target.SizeBytes))
+        {
+            throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "a verify against the digest names whole regions of an incremental disk");
+        }
+        var held = digested.Digest.Read(offset / RegionDigest.RegionBytes, (int)RegionDigest.Count(data.Length));
+        for (var at = 0; at < data.Length; at += RegionDigest.RegionBytes)
+        {
+            var hash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(held.AsSpan(at / RegionDigest.RegionBytes * RegionDigest.HashBytes));
+            if (hash == RegionDigest.Unknown || hash != RegionDigest.Hash(data.Slice(at, Math.Min(RegionDigest.RegionBytes, data.Length - at))))
+            {
+                digested.Digest.Forget(offset, data.Length);
+                return false;
+            }
+        }
+        return true;
+    }
+
     public override async Task<FinishSessionReply> FinishSession(FinishSessionRequest request, ServerCallContext context)
     {
         var session = FindSession(request.SessionId, Authenticate(context));
@@ -302,6 +406,11 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         }
         session.Publish();
         sessions.Remove(session);
+        if (session.Incremental is { } cycle)
+        {
+            session.Dispose();
+            return await FinishCycleAsync(session, cycle.Cycle, cycle.Keep, request.FinalCycle, context.CancellationToken);
+        }
         if (session.Layout is null)
         {
             SessionRecord.Delete(Path.Combine(options.OutputDirectory, session.SourceName));
@@ -355,6 +464,31 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         return reply;
     }
 
+    /// <summary>Stores the cycle's images beside the kept ones; after the cut-over cycle the working images and digests go.</summary>
+    private async Task<FinishSessionReply> FinishCycleAsync(ReceiveSession session, int cycle, int keep, bool final, CancellationToken ct)
+    {
+        var directory = Path.Combine(options.OutputDirectory, session.SourceName);
+        ImageManifest manifest;
+        int pruned;
+        try
+        {
+            (manifest, pruned) = await CycleStore.StoreAsync(session.SourceName, directory, cycle, keep, session.ImageFormat,
+                session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), logger, ct);
+            if (final)
+            {
+                Directory.Delete(CycleStore.WorkDirectory(directory), recursive: true);
+            }
+        }
+        catch (IOException e)
+        {
+            throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"storing cycle {cycle} as {session.ImageFormat} failed: {e.Message}");
+        }
+        Log.CycleStored(logger, session.LogId, cycle, Path.GetDirectoryName(manifest.Disks[0].Path) ?? directory, session.WrittenBytes, pruned);
+        var reply = new FinishSessionReply();
+        reply.Targets.AddRange(manifest.Disks.Select(d => new DiskTarget { Index = d.Index, Path = d.Path }));
+        return reply;
+    }
+
     public override async Task<FinishSessionReply> AbortSession(FinishSessionRequest request, ServerCallContext context)
     {
         var session = FindSession(request.SessionId, Authenticate(context));
@@ -365,6 +499,11 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         if (session.Layout is null && !request.KeepPartial)
         {
             SessionRecord.Delete(Path.Combine(options.OutputDirectory, session.SourceName));
+            if (session.Incremental is not null)
+            {
+                // Cancelled: the job's working images go; the images of finished cycles stay, they are results.
+                Directory.Delete(CycleStore.WorkDirectory(Path.Combine(options.OutputDirectory, session.SourceName)), recursive: true);
+            }
         }
         if (session.Layout is { } layout && !request.KeepPartial)
         {

@@ -47,6 +47,9 @@ public sealed class ReceiveSession(byte[] id, byte[] tokenKey, string sourceName
     /// <summary>Block replication: the bytes the agent plans to send (for saying how much more room a full disk needs).</summary>
     public long PlannedBytes { get; init; }
 
+    /// <summary>Block replication, one cycle of an incremental job: its number and how many cycles' images are kept; null otherwise.</summary>
+    public (int Cycle, int Keep)? Incremental { get; init; }
+
     /// <summary>Whether the session's unfinished images stay when it is closed, for a later run to resume (block replication).</summary>
     public bool KeepsPartial { get; set; }
 

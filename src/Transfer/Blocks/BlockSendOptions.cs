@@ -39,6 +39,12 @@ public sealed record BlockSendOptions
     /// </summary>
     public Func<uint, long, int, ulong, bool>? Unchanged { get; init; }
 
+    /// <summary>
+    /// An incremental cycle: what the receiver holds, region by region; only regions whose hash differs
+    /// are sent. The disks' ranges must then start and end on region boundaries (<see cref="RegionDigest.AlignOut"/>).
+    /// </summary>
+    public IRegionDigest? Digest { get; init; }
+
     /// <summary>How often one range may be rejected by the receiver as damaged before the transfer fails.</summary>
     public int MaxResendsPerRange { get; init; } = 5;
 }

@@ -85,7 +85,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
                 progress.CurrentDisk = disk.Name;
                 foreach (var range in Chunking.Split(disk.Ranges, options.ChunkBytes))
                 {
-                    var chunk = RawChunk.Read(disk, range);
+                    var chunk = RawChunk.Read(disk, range, options.Digest);
                     positions?.Reading(disk.Index, range.Offset, range.End);
                     while (!output.TryWrite(chunk))
                     {
@@ -108,12 +108,17 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
     {
         await foreach (var chunk in input.ReadAllAsync(ct))
         {
+            if (chunk.Held is not null)
+            {
+                await EncodeChangedAsync(chunk, output, ct);
+                continue;
+            }
             EncodedFrame frame;
             using (chunk)
             {
                 if (options.Unchanged is { } unchanged && unchanged(chunk.Disk, chunk.Offset, chunk.Length, XxHash3.HashToUInt64(chunk.Data)))
                 {
-                    progress.AddSent(chunk.Length, 0);
+                    progress.AddUnchanged(chunk.Length);
                     continue;
                 }
                 frame = Encode(chunk.Disk, chunk.Offset, chunk.Data);
@@ -125,6 +130,58 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
             catch
             {
                 frame.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Incremental: hashes each region of the chunk and sends the runs of regions whose hash differs
+    /// from what the receiver holds, one frame per run; the rest counts as done without a byte sent.
+    /// </summary>
+    private async Task EncodeChangedAsync(RawChunk chunk, ChannelWriter<EncodedFrame> output, CancellationToken ct)
+    {
+        var frames = new List<EncodedFrame>();
+        using (chunk)
+        {
+            var data = chunk.Data;
+            var held = chunk.Held!;
+            var runStart = -1;
+            for (var i = 0; ; i++)
+            {
+                var start = i * RegionDigest.RegionBytes;
+                var changed = start < data.Length
+                    && RegionDigest.Hash(data.Slice(start, Math.Min(RegionDigest.RegionBytes, data.Length - start))) is var hash
+                    && (held[i] == RegionDigest.Unknown || held[i] != hash);
+                if (changed && runStart < 0)
+                {
+                    runStart = start;
+                }
+                else if (!changed && runStart >= 0)
+                {
+                    var end = Math.Min(start, data.Length);
+                    frames.Add(Encode(chunk.Disk, chunk.Offset + runStart, data[runStart..end]));
+                    runStart = -1;
+                }
+                if (start >= data.Length)
+                {
+                    break;
+                }
+            }
+            progress.AddUnchanged(data.Length - frames.Sum(f => (long)f.Header.Length));
+        }
+        for (var i = 0; i < frames.Count; i++)
+        {
+            try
+            {
+                await output.WriteAsync(frames[i], ct);
+            }
+            catch
+            {
+                foreach (var f in frames.Skip(i))
+                {
+                    f.Dispose();
+                }
                 throw;
             }
         }
@@ -178,7 +235,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
                         $"disk {r.Disk} offset {r.Offset}: the receiver rejected this range as damaged {n} times",
                         "Data is being corrupted between source and receiver; check the network path (NICs, proxies).");
                 }
-                using var chunk = RawChunk.Read(disk, new ByteRange((long)r.Offset, r.Length));
+                using var chunk = RawChunk.Read(disk, new ByteRange((long)r.Offset, r.Length), digest: null);
                 using var frame = BlockEncoder.Encode(chunk.Disk, chunk.Offset, chunk.Data, Level, out _);
                 await SendOne(client, frame, ct);
                 progress.AddResent();
@@ -241,13 +298,17 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
     {
         private byte[]? _buffer;
 
-        private RawChunk(uint disk, long offset, byte[] buffer, int length)
+        private RawChunk(uint disk, long offset, byte[] buffer, int length, UInt128[]? held)
         {
             Disk = disk;
             Offset = offset;
             _buffer = buffer;
             Length = length;
+            Held = held;
         }
+
+        /// <summary>Incremental: the hashes the receiver holds for the chunk's regions (pooled, so it may be longer).</summary>
+        public UInt128[]? Held { get; private set; }
 
         public uint Disk { get; }
 
@@ -257,18 +318,30 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
 
         public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
 
-        public static RawChunk Read(DiskSource disk, ByteRange range)
+        /// <param name="digest">Incremental: where the hashes of what the receiver holds are read (only for chunks that start on a region).</param>
+        public static RawChunk Read(DiskSource disk, ByteRange range, IRegionDigest? digest)
         {
             var length = checked((int)range.Length);
             var buffer = ArrayPool<byte>.Shared.Rent(length);
+            UInt128[]? held = null;
             try
             {
                 disk.Reader.ReadExactly(buffer.AsSpan(0, length), range.Offset);
-                return new RawChunk(disk.Index, range.Offset, buffer, length);
+                if (digest is not null && range.Offset % RegionDigest.RegionBytes == 0)
+                {
+                    var regions = (length + RegionDigest.RegionBytes - 1) / RegionDigest.RegionBytes;
+                    held = ArrayPool<UInt128>.Shared.Rent(regions);
+                    digest.Read(disk.Index, range.Offset / RegionDigest.RegionBytes, held.AsSpan(0, regions));
+                }
+                return new RawChunk(disk.Index, range.Offset, buffer, length, held);
             }
             catch
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+                if (held is not null)
+                {
+                    ArrayPool<UInt128>.Shared.Return(held);
+                }
                 throw;
             }
         }
@@ -279,6 +352,11 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
             {
                 ArrayPool<byte>.Shared.Return(_buffer);
                 _buffer = null;
+            }
+            if (Held is not null)
+            {
+                ArrayPool<UInt128>.Shared.Return(Held);
+                Held = null;
             }
         }
     }

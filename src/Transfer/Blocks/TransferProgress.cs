@@ -11,6 +11,7 @@ public sealed class TransferProgress
     private long _totalBytes;
     private long _resentFrames;
     private long _repeatedBytes;
+    private long _unchangedBytes;
 
     public long DoneBytes => Interlocked.Read(ref _doneBytes);
 
@@ -33,12 +34,23 @@ public sealed class TransferProgress
         Interlocked.Add(ref _wireBytes, wireBytes);
     }
 
+    /// <summary>Source bytes the receiver already held (a later pass, an incremental cycle): done without being sent.</summary>
+    public void AddUnchanged(long sourceBytes)
+    {
+        Interlocked.Add(ref _doneBytes, sourceBytes);
+        Interlocked.Add(ref _unchangedBytes, sourceBytes);
+    }
+
+    /// <summary>Of <see cref="DoneBytes"/>, those not sent because the receiver held them already.</summary>
+    public long UnchangedBytes => Interlocked.Read(ref _unchangedBytes);
+
     public void AddResent() => Interlocked.Increment(ref _resentFrames);
 
     /// <summary>A new pass over the disks (a convergent copy): done starts again from zero.</summary>
     public void StartPass(long totalBytes)
     {
         Interlocked.Exchange(ref _doneBytes, 0);
+        Interlocked.Exchange(ref _unchangedBytes, 0);
         Interlocked.Exchange(ref _totalBytes, totalBytes);
     }
 

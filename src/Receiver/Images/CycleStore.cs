@@ -1,0 +1,72 @@
+using System.Globalization;
+using Ferry.Receiver.BootFixup;
+using Microsoft.Extensions.Logging;
+
+namespace Ferry.Receiver.Images;
+
+/// <summary>
+/// Where an incremental job's images live under the source's output directory: the working images
+/// and their digests in <c>incremental/</c> (written by every cycle, never booted), and one
+/// <c>cycle-NNNNNN/</c> directory per finished cycle, a copy made bootable and stored in the job's
+/// format. A cycle counts once its <c>manifest.json</c> is written; only then do the oldest go, so
+/// the last K good images are there at every moment.
+/// </summary>
+public static class CycleStore
+{
+    private const string Prefix = "cycle-";
+
+    public static string WorkDirectory(string sourceDirectory) => Path.Combine(sourceDirectory, "incremental");
+
+    /// <summary>The finished cycles, oldest first.</summary>
+    public static List<(int Number, string Directory)> Finished(string sourceDirectory) =>
+        All(sourceDirectory).Where(c => File.Exists(Path.Combine(c.Directory, "manifest.json"))).ToList();
+
+    /// <summary>The number the next cycle gets: one more than any cycle begun.</summary>
+    public static int Next(string sourceDirectory) => All(sourceDirectory).Select(c => c.Number).DefaultIfEmpty(0).Max() + 1;
+
+    /// <summary>
+    /// Copies the working images (sparse, sharing extents where the filesystem can), makes the copies
+    /// bootable, stores them in <paramref name="format"/>, then removes the cycles beyond the newest
+    /// <paramref name="keep"/> and any cycle that never finished. Returns the manifest and how many were removed.
+    /// </summary>
+    public static async Task<(ImageManifest Manifest, int Pruned)> StoreAsync(string source, string sourceDirectory, int cycle, int keep, string format,
+        IReadOnlyList<(uint Index, string Name, string WorkPath)> disks, ILogger log, CancellationToken ct)
+    {
+        var directory = Path.Combine(sourceDirectory, Prefix + cycle.ToString("D6", CultureInfo.InvariantCulture));
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        Directory.CreateDirectory(directory);
+        var copies = new List<(uint Index, string Name, string RawPath)>();
+        foreach (var (index, name, work) in disks)
+        {
+            var copy = Path.Combine(directory, name + ".raw");
+            await Hosting.ExternalTool.RunAsync("cp", ["--sparse=always", "--reflink=auto", "--", work, copy], ct);
+            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            copies.Add((index, name, copy));
+        }
+        await BlockTargetBoot.RunAsync(copies.Select(c => (c.Name, c.RawPath)).ToList(), Path.Combine(sourceDirectory, ".fixup"), log, ct);
+        var manifest = await ImageStore.StoreAsync(source, format, copies, ct);
+        var pruned = 0;
+        var finished = Finished(sourceDirectory);
+        foreach (var (number, old) in All(sourceDirectory))
+        {
+            var stale = number != cycle && !finished.Any(f => f.Number == number);
+            if (stale || finished.Count(f => f.Number > number) >= keep)
+            {
+                Directory.Delete(old, recursive: true);
+                pruned++;
+            }
+        }
+        return (manifest, pruned);
+    }
+
+    private static IEnumerable<(int Number, string Directory)> All(string sourceDirectory) =>
+        !Directory.Exists(sourceDirectory) ? [] :
+        Directory.EnumerateDirectories(sourceDirectory, Prefix + "*")
+            .Select(d => (Ok: int.TryParse(Path.GetFileName(d)[Prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n), Number: n, Directory: d))
+            .Where(c => c.Ok)
+            .OrderBy(c => c.Number)
+            .Select(c => (c.Number, c.Directory));
+}
