@@ -19,6 +19,8 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
     public const int MaxQuota = 1000;
     public const int MaxDays = 90;
     public const int MaxDisksPerJob = 16;
+    public const long MinEverySeconds = 10;
+    public const long MaxEverySeconds = 30L * 86400;
 
     private readonly ConcurrentDictionary<string, string> _jobTokens = new();
 
@@ -143,6 +145,24 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
     {
         var job = GetJob(jobId);
         var next = JobTransitions.Apply(job, verb);
+        var cycles = job.Cycles;
+        if (verb is "sync" or "cutover")
+        {
+            if (!job.Settings.Incremental)
+            {
+                throw new ControlException(ErrorCode.InvalidRequest, $"job {jobId} is a one-off job; '{verb}' belongs to incremental jobs");
+            }
+            if (verb == "cutover")
+            {
+                cycles = cycles with { Cutover = true };
+                next = job.State == JobState.Waiting ? JobState.Running : next;
+            }
+        }
+        if (next == JobState.Running && job.State is JobState.Ready or JobState.InError or JobState.Waiting && job.Settings.Incremental)
+        {
+            // A cycle starts (or runs again): the next one is due `every` after this moment.
+            cycles = cycles with { StartedAt = clock.GetUtcNow(), NextAt = null };
+        }
         if (next == JobState.Running && receiver is null)
         {
             throw new ControlException(ErrorCode.InvalidState, "this control plane has no receiver to send jobs to",
@@ -161,11 +181,12 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         var updated = job with
         {
             State = next,
-            Phase = next == JobState.Running && job.State is JobState.Ready or JobState.InError ? JobPhase.Preparing : job.Phase,
+            Phase = next == JobState.Running && job.State is JobState.Ready or JobState.InError or JobState.Waiting ? JobPhase.Preparing : job.Phase,
             Settings = settings,
             UpdatedAt = clock.GetUtcNow(),
             ErrorCode = next == JobState.Running ? null : job.ErrorCode,
             ErrorMessage = next == JobState.Running ? null : job.ErrorMessage,
+            Cycles = cycles,
         };
         if (verb == "cancel")
         {
@@ -181,9 +202,34 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             var now = GetJob(jobId);
             throw new ControlException(ErrorCode.InvalidState, $"job {jobId} changed to {now.State} meanwhile; try again");
         }
-        store.SetSourceState(job.SourceId, next == JobState.Running ? SourceState.InUse : SourceState.Available);
+        store.SetSourceState(job.SourceId, next is JobState.Running or JobState.Waiting ? SourceState.InUse : SourceState.Available);
+        if (verb == "cancel" && job.State == JobState.Waiting)
+        {
+            // Between cycles no agent session is open to abort: the receiver drops the working images itself (the cycles' images stay).
+            receiver?.DiscardWork?.Invoke(job.SourceId);
+        }
         dispatcher.Notify(job.SourceId, job.Id);
         return updated;
+    }
+
+    /// <summary>Starts the cycles of incremental jobs whose time has come (called every second).</summary>
+    public void StartDueCycles()
+    {
+        var now = clock.GetUtcNow();
+        foreach (var job in store.ListJobs().Where(j => j.State == JobState.Waiting && j.Cycles.NextAt <= now))
+        {
+            var started = job with
+            {
+                State = JobState.Running,
+                Phase = JobPhase.Preparing,
+                UpdatedAt = now,
+                Cycles = job.Cycles with { StartedAt = now, NextAt = null },
+            };
+            if (store.UpdateJob(started, JobState.Waiting))
+            {
+                dispatcher.Notify(job.SourceId, job.Id);
+            }
+        }
     }
 
     /// <summary>What the agent is told about a job: the settings and, while it runs, the receiver and a job token.</summary>
@@ -199,6 +245,9 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
             ImageFormat = job.Settings.ImageFormat,
             Mode = job.Settings.Mode,
             LayoutJson = job.Settings.Layout ?? "",
+            Incremental = job.Settings.Incremental,
+            Keep = (uint)job.Settings.Keep,
+            FinalCycle = job.Cycles.Cutover,
         };
         assignment.Disks.AddRange(job.Settings.Disks);
         if (receiver is not null && job.State is JobState.Running or JobState.Stopped)
@@ -232,7 +281,23 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         var phase = Enum.TryParse<JobPhase>(report.Phase, out var p) ? p : job.Phase;
         var updated = report.Outcome switch
         {
-            "finished" when job.State == JobState.Running => job with { State = JobState.Finished, Phase = JobPhase.Cleaning, Images = [.. report.Images] },
+            "finished" when job.State == JobState.Running => job with
+            {
+                State = JobState.Finished,
+                Phase = JobPhase.Cleaning,
+                Images = [.. report.Images],
+                Cycles = job.Settings.Incremental ? job.Cycles with { Completed = (int)report.Cycle } : job.Cycles,
+            },
+            // A cycle of an incremental job: wait for the next, or, when the cut-over was asked for meanwhile, run it at once.
+            "cycle" when job.State == JobState.Running && job.Settings.Incremental => job with
+            {
+                State = job.Cycles.Cutover ? JobState.Running : JobState.Waiting,
+                Phase = job.Cycles.Cutover ? JobPhase.Preparing : JobPhase.None,
+                Images = [.. report.Images],
+                Cycles = job.Cycles.Cutover
+                    ? job.Cycles with { Completed = (int)report.Cycle, StartedAt = clock.GetUtcNow() }
+                    : job.Cycles with { Completed = (int)report.Cycle, NextAt = Later(clock.GetUtcNow(), job.Cycles.StartedAt + TimeSpan.FromSeconds(job.Settings.EverySeconds)) },
+            },
             "failed" when job.State is JobState.Running or JobState.Stopped => job with
             {
                 State = JobState.InError,
@@ -251,9 +316,20 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         }
         if (stored && updated.State != job.State)
         {
-            store.SetSourceState(job.SourceId, updated.State == JobState.InError ? SourceState.InError : SourceState.Available);
+            store.SetSourceState(job.SourceId, updated.State switch
+            {
+                JobState.InError => SourceState.InError,
+                JobState.Waiting => SourceState.InUse,
+                _ => SourceState.Available,
+            });
+        }
+        if (stored && report.Outcome == "cycle" && updated.State == JobState.Running)
+        {
+            dispatcher.Notify(job.SourceId, job.Id);
         }
     }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } t && t > a ? t : a;
 
     private static void ValidateSettings(JobSettings s)
     {
@@ -272,6 +348,11 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         if (s.Mode is not ("block" or "file"))
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"mode '{s.Mode}' is not block or file");
+        }
+        if (s.Incremental && (s.Mode != "block" || s.EverySeconds is < MinEverySeconds or > MaxEverySeconds || s.Keep is < 1 or > 100))
+        {
+            throw new ControlException(ErrorCode.InvalidRequest,
+                $"an incremental job is a block job with a cycle every {MinEverySeconds} s to {MaxEverySeconds / 86400} days and keeps 1 to 100 images");
         }
         if (s.Mode == "file" && !IsLayoutDocument(s.Layout))
         {

@@ -235,11 +235,81 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
             Assert.True(finished.GetProperty("state").GetString() == "Finished", $"retried job ended as {finished}\nserve log:\n{serve.Log}");
             var image = finished.GetProperty("images")[0].GetString()!;
             Assert.True(Sh.Run("cmp", disk.Device, image).ExitCode == 0, "the image after the retry differs from the source disk");
-            var agentLog = string.Join('\n', Directory.GetFiles(Path.Combine(agentDir, "Logs")).Select(File.ReadAllText));
+            var agentLog = AgentLog(agentDir);
             Assert.True(System.Text.RegularExpressions.Regex.IsMatch(agentLog, @"resumed on .*: [1-9]\d* of \d+ bytes were already durable there"),
                 $"the retry did not resume from the breakpoint:\n{agentLog}\nserve log:\n{serve.Log}");
             var resumedAt = long.Parse(System.Text.RegularExpressions.Regex.Match(agentLog, @"resumed on .*: (\d+) of").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             output.WriteLine($"disk full: {message}; stopped at {stoppedAt >> 20} MiB of {size >> 20} MiB; the retry resumed at {resumedAt >> 20} MiB");
+        }
+        finally
+        {
+            Sh.Run(Path.Combine(agentDir, "agent"), "--abort");
+        }
+    }
+
+    [Fact]
+    public void IncrementalJob_ThreeCycles_WaitsBetweenCyclesSendsWhatChangedKeepsTwoImagesAndCutsOver()
+    {
+        using var dir = new TempDir();
+        using var disk = LoopDisk.Create(dir["source.img"], 256L << 20, "label: gpt\nsize=200MiB, type=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", "-b", "4096", disk.Partition(1)).Check("mkfs.ext4");
+        var root = disk.Mount(1, dir["root"]);
+        SourceDiskBuilder.Populate(root, 300, seed: 9);
+        Sh.Bash($"head -c 100000000 /dev/urandom > {root}/data.bin");
+        disk.UnmountAll();
+        using var serve = ServeProcess.Start(dir["serve"]);
+        var agentDir = dir["agent"];
+        try
+        {
+            var jobId = ActivateAndStartBlockJob(serve, agentDir, disk.Device, "--format", "raw", "--incremental", "--every", "1h", "--keep", "2");
+            var wire = new List<long>();
+            for (var cycle = 1; cycle <= 3; cycle++)
+            {
+                if (cycle > 1)
+                {
+                    // 1% of the data rewritten in place between cycles.
+                    disk.Mount(1, dir["root"]);
+                    Sh.Bash($"for i in $(seq 1 32); do dd if=/dev/urandom of={root}/data.bin bs=65536 count=1 seek=$(( i * 40 + {cycle} )) conv=notrunc status=none; done");
+                    disk.UnmountAll();
+                    serve.Cli("job", cycle == 3 ? "cutover" : "sync", jobId);
+                }
+                var expected = cycle == 3 ? "Finished" : "Waiting";
+                JsonElement job;
+                try
+                {
+                    job = Poll.Until(Patience, () => Show(serve, jobId), j => j.GetProperty("cycles").GetProperty("completed").GetInt32() == cycle
+                        && j.GetProperty("state").GetString() is "Waiting" or "Finished" or "InError", $"cycle {cycle} to end");
+                }
+                catch (TimeoutException e)
+                {
+                    throw new TimeoutException($"{e.Message}\nagent log:\n{AgentLog(agentDir)}\nserve log:\n{serve.Log}", e);
+                }
+                Assert.True(job.GetProperty("state").GetString() == expected, $"after cycle {cycle}: {job}\nserve log:\n{serve.Log}");
+                if (cycle < 3)
+                {
+                    Assert.Equal(JsonValueKind.String, job.GetProperty("cycles").GetProperty("next_at").ValueKind);
+                    Assert.Equal("InUse", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
+                }
+                wire.Add(job.GetProperty("progress").GetProperty("wire_bytes").GetInt64());
+                output.WriteLine($"cycle {cycle}: {wire[^1]} bytes on the wire; image {job.GetProperty("images")[0].GetString()}");
+            }
+            // 32 x 64 KiB = 2 MiB rewritten: a later cycle carries about that (random data does not compress), not the 100 MB copied first.
+            Assert.True(wire[0] > 100_000_000, $"the first cycle sent only {wire[0]} bytes");
+            Assert.InRange(wire[1], 2L << 20, 4L << 20);
+            Assert.InRange(wire[2], 2L << 20, 4L << 20);
+
+            var finished = Show(serve, jobId);
+            var image = finished.GetProperty("images")[0].GetString()!;
+            var source = Path.GetDirectoryName(Path.GetDirectoryName(image))!;
+            Assert.Equal(["cycle-000002", "cycle-000003"], Directory.GetDirectories(source, "cycle-*").Select(Path.GetFileName).Order().ToList());
+            Assert.False(Directory.Exists(Path.Combine(source, "incremental")), "the cut-over left the working images behind");
+            foreach (var kept in Directory.GetDirectories(source, "cycle-*"))
+            {
+                using var copy = LoopDisk.Create(Path.Combine(kept, Path.GetFileName(image)), 0, readOnly: true);
+                Sh.Run("e2fsck", "-fn", copy.Partition(1)).Check($"e2fsck -fn on {Path.GetFileName(kept)}");
+            }
+            Assert.True(Sh.Run("cmp", disk.Device, image).ExitCode == 0, "the image of the cut-over differs from the source disk");
+            Assert.Equal("Available", Single(serve.Cli("source", "list", "--json")).GetProperty("state").GetString());
         }
         finally
         {
@@ -258,6 +328,8 @@ public sealed class ControlPlaneEndToEndTests(Xunit.Abstractions.ITestOutputHelp
         serve.Cli("job", "start", jobId);
         return jobId;
     }
+
+    private static string AgentLog(string agentDir) => string.Join('\n', Directory.GetFiles(Path.Combine(agentDir, "Logs")).Select(File.ReadAllText));
 
     /// <summary>Runs a printed activation command as printed; the test runs as root, and a minimal machine may have no sudo.</summary>
     private static Sh.Result RunActivation(string command, string extra)

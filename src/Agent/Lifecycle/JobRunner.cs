@@ -80,6 +80,9 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             SourceName = data.SourceId,
             ImageFormat = job.ImageFormat.Length > 0 ? job.ImageFormat : Transfer.ImageFormat.Default,
             Mode = job.Mode == "file" ? "file" : "block",
+            Incremental = job.Incremental,
+            Keep = (int)Math.Clamp(job.Keep, 1, 100),
+            FinalCycle = job.FinalCycle,
         };
         log.Information("Job {JobId}: {Mode} replication of {Disks} to {Receiver}", job.JobId, options.Mode,
             options.Mode == "file" ? "the layout's mount points" : string.Join(", ", job.Disks), receiverHost);
@@ -91,17 +94,21 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
             var result = options.Mode == "file"
                 ? await new FileMigration(options with { Layout = LayoutDocument.Parse(job.LayoutJson, "of job " + job.JobId) }, log, console: null, settings, progress).RunAsync(ct)
                 : await new BlockMigration(options, log, console: null, settings, progress).RunAsync(ct);
-            report.Outcome = "finished";
+            // A cycle of an incremental job that is not the cut-over leaves the job waiting for the next.
+            report.Outcome = options.Incremental && !options.FinalCycle ? "cycle" : "finished";
+            report.Cycle = (uint)result.Cycle;
             report.Images.AddRange(result.Images);
-            log.Information("Job {JobId} finished: {SourceBytes} bytes sent as {WireBytes}", job.JobId, result.SourceBytes, result.WireBytes);
+            log.Information("Job {JobId} {Outcome} (cycle {Cycle}): {SourceBytes} bytes sent as {WireBytes}", job.JobId, report.Outcome, result.Cycle,
+                result.SourceBytes, result.WireBytes);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             report.Outcome = "cancelled";
             log.Information("Job {JobId} cancelled; the receiver dropped its unfinished images", job.JobId);
         }
-        catch (Exception e) when (e is FerryException or Disks.DiskException)
+        catch (Exception e)
         {
+            // Every other failure too: a job must never stay Running because its runner died unseen.
             var failure = ExitCodes.ToFerry(e);
             report.Outcome = "failed";
             report.ErrorCode = ErrorCodes.Name(failure.Code);
@@ -111,6 +118,14 @@ public sealed class JobRunner(ClientData data, ControlClient control, ILogger lo
         await reporting.CancelAsync();
         await reporter;
         Fill(report, progress);
+        lock (_lock)
+        {
+            // This run is over: the control plane's answer to the report (the next cycle of an incremental job) starts a new one.
+            if (_current?.Control == settings)
+            {
+                _current = null;
+            }
+        }
         await ReportWithRetryAsync(report);
     }
 

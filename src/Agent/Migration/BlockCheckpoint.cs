@@ -48,6 +48,15 @@ public sealed record BlockCheckpoint(string SessionId, List<BlockCheckpointDisk>
         }
     }
 
+    /// <summary>Removes the breakpoint, if there is one (the run finished, or the job was cancelled).</summary>
+    public static void Delete(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
+
     public void Save(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

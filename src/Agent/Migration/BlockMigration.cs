@@ -81,7 +81,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
                 await receiver.AbandonAsync(session, keepPartial: !discard, e, log);
                 if (discard)
                 {
-                    File.Delete(checkpoint);
+                    BlockCheckpoint.Delete(checkpoint);
                 }
                 throw;
             }
@@ -161,7 +161,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
 
         var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = _session, FinalCycle = options.FinalCycle }, sources.Sum(s => s.SizeBytes), ct);
         _session = null;
-        File.Delete(checkpointPath);
+        BlockCheckpoint.Delete(checkpointPath);
         return new MigrationResult(sent, counters.WireBytes, sources.Sum(s => s.SizeBytes), counters.ResentFrames,
             clock.Elapsed, finished.Targets.Select(t => t.Path).ToList())
         {

@@ -12,7 +12,8 @@ public sealed record CreateAccessKeyRequest(string? Description);
 public sealed record CreatedAccessKey(string Id, string Secret);
 
 public sealed record CreateJobRequest(string SourceId, List<string>? Disks, int? Compression, double? BandwidthMbit, bool? Checksum, string? ImageFormat,
-    string? Mode = null, System.Text.Json.JsonElement? Layout = null, string? Encryption = null);
+    string? Mode = null, System.Text.Json.JsonElement? Layout = null, string? Encryption = null, bool? Incremental = null, long? EverySeconds = null,
+    int? Keep = null);
 
 public sealed record ModifyJobRequest(int? Compression, double? BandwidthMbit, bool? Checksum);
 

@@ -52,7 +52,8 @@ public static class RestApi
 
         api.MapPost("/jobs", (CreateJobRequest r) =>
             plane.CreateJob(r.SourceId ?? "", new JobSettings(r.Disks ?? [], r.Compression ?? 7, r.BandwidthMbit ?? 0, r.Checksum ?? true,
-                r.ImageFormat ?? Transfer.ImageFormat.Default, r.Mode ?? "block", r.Layout?.GetRawText(), r.Encryption ?? "auto")));
+                r.ImageFormat ?? Transfer.ImageFormat.Default, r.Mode ?? "block", r.Layout?.GetRawText(), r.Encryption ?? "auto", r.Incremental ?? false,
+                r.EverySeconds ?? 3600, r.Keep ?? 3)));
         api.MapGet("/jobs", (string? source) => plane.Store.ListJobs(source));
         api.MapGet("/jobs/{id}", (string id) => plane.GetJob(id));
         api.MapPost("/jobs/{id}/{verb}", (string id, string verb, ModifyJobRequest? r) =>

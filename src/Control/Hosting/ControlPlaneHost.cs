@@ -71,6 +71,7 @@ public sealed class ControlPlaneHost : IAsyncDisposable
         builder.Services.AddSingleton(plane);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddHostedService<OfflineMonitor>();
+        builder.Services.AddHostedService<CycleScheduler>();
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 8 << 20);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(o =>

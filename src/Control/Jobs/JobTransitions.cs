@@ -17,6 +17,10 @@ public static class JobTransitions
         ["resume"] = ([JobState.Stopped], JobState.Running),
         ["retry"] = ([JobState.InError], JobState.Running),
         ["modify"] = ([JobState.Ready, JobState.Running, JobState.Stopped, JobState.Waiting, JobState.InError], null),
+        // Incremental jobs: run the next cycle now; cut over (a last cycle, then Finished: from Waiting at
+        // once, from Running or Stopped once the current cycle is done).
+        ["sync"] = ([JobState.Waiting], JobState.Running),
+        ["cutover"] = ([JobState.Waiting, JobState.Running, JobState.Stopped], null),
         ["cancel"] = ([JobState.Ready, JobState.Running, JobState.Stopped, JobState.Waiting, JobState.InError], JobState.Deleting),
     };
 

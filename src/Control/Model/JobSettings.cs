@@ -5,6 +5,8 @@ namespace Ferry.Control.Model;
 /// <param name="Mode">"block" (whole disks) or "file" (file trees into <paramref name="Layout"/>).</param>
 /// <param name="Layout">File mode: the layout document (JSON, as the agent's --layout takes it).</param>
 /// <param name="Encryption">Data channel TLS: auto (on unless agent and receiver share a machine), on, or off (a private network).</param>
+/// <param name="Incremental">Block mode: cycles every <paramref name="EverySeconds"/> (the first a full copy, later ones what changed) until cut-over.</param>
+/// <param name="Keep">Incremental: how many cycles' images the receiver keeps.</param>
 public sealed record JobSettings(
     IReadOnlyList<string> Disks,
     int Compression = 7,
@@ -13,4 +15,7 @@ public sealed record JobSettings(
     string ImageFormat = Transfer.ImageFormat.Default,
     string Mode = "block",
     string? Layout = null,
-    string Encryption = "auto");
+    string Encryption = "auto",
+    bool Incremental = false,
+    long EverySeconds = 3600,
+    int Keep = 3);

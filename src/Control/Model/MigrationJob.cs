@@ -15,5 +15,8 @@ public sealed record MigrationJob(
     IReadOnlyList<string> Images)
 {
     /// <summary>Jobs in these states still hold their source: a source has at most one.</summary>
+    /// <summary>An incremental job's cycles; <see cref="JobCycles.None"/> for a one-off job.</summary>
+    public JobCycles Cycles { get; init; } = JobCycles.None;
+
     public bool IsUnfinished => State is not (JobState.Finished or JobState.Expired or JobState.Deleting);
 }

@@ -23,8 +23,8 @@ public sealed partial class SqliteControlStore
                 "A source has one unfinished job at a time: finish or cancel that one first.");
         }
         Execute(c, tx, """
-            INSERT INTO jobs (id, source_id, state, phase, settings, progress, created_at, updated_at, error_code, error_message, images)
-            VALUES ($id, $s, $st, $ph, $set, $pr, $c, $u, $ec, $em, $img)
+            INSERT INTO jobs (id, source_id, state, phase, settings, progress, created_at, updated_at, error_code, error_message, images, cycles)
+            VALUES ($id, $s, $st, $ph, $set, $pr, $c, $u, $ec, $em, $img, $cy)
             """, Parameters(job));
         tx.Commit();
     }
@@ -48,7 +48,8 @@ public sealed partial class SqliteControlStore
         using var c = Open();
         var args = Parameters(job).Append(("$expected", expected.ToString())).ToArray();
         return Execute(c, null, """
-            UPDATE jobs SET state = $st, phase = $ph, settings = $set, progress = $pr, updated_at = $u, error_code = $ec, error_message = $em, images = $img
+            UPDATE jobs SET state = $st, phase = $ph, settings = $set, progress = $pr, updated_at = $u, error_code = $ec, error_message = $em, images = $img,
+                cycles = $cy
             WHERE id = $id AND state = $expected
             """, args) == 1;
     }
@@ -57,11 +58,14 @@ public sealed partial class SqliteControlStore
     [
         ("$id", job.Id), ("$s", job.SourceId), ("$st", job.State.ToString()), ("$ph", job.Phase.ToString()), ("$set", ToJson(job.Settings)),
         ("$pr", ToJson(job.Progress)), ("$c", Unix(job.CreatedAt)), ("$u", Unix(job.UpdatedAt)), ("$ec", job.ErrorCode), ("$em", job.ErrorMessage),
-        ("$img", ToJson(job.Images)),
+        ("$img", ToJson(job.Images)), ("$cy", ToJson(job.Cycles)),
     ];
 
     private static MigrationJob MapJob(SqliteDataReader r) => new(
         Str(r, "id"), Str(r, "source_id"), Enum.Parse<JobState>(Str(r, "state")), Enum.Parse<JobPhase>(Str(r, "phase")),
         FromJson<JobSettings>(Str(r, "settings")), FromJson<JobProgress>(Str(r, "progress")), Time(r, "created_at"), Time(r, "updated_at"),
-        NullableStr(r, "error_code"), NullableStr(r, "error_message"), FromJson<List<string>>(Str(r, "images")));
+        NullableStr(r, "error_code"), NullableStr(r, "error_message"), FromJson<List<string>>(Str(r, "images")))
+    {
+        Cycles = Str(r, "cycles") is var cycles && cycles != "{}" ? FromJson<JobCycles>(cycles) : JobCycles.None,
+    };
 }

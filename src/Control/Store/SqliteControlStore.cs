@@ -44,6 +44,11 @@ public sealed partial class SqliteControlStore : IControlStore
                 error_code TEXT, error_message TEXT, images TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS jobs_source ON jobs (source_id);
             """);
+        // Stores made before incremental jobs lack the column of their cycles.
+        if (Convert.ToInt64(Scalar(connection, null, "SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'cycles'"), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Execute(connection, null, "ALTER TABLE jobs ADD COLUMN cycles TEXT NOT NULL DEFAULT '{}'");
+        }
     }
 
     public string? GetSetting(string key)

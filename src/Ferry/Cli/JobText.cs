@@ -22,6 +22,14 @@ internal static class JobText
         var what = mode == "file" ? "file mode (layout)" : "disks " + string.Join(",", settings.GetProperty("disks").EnumerateArray().Select(d => d.GetString()));
         Console.WriteLine($"Settings {what}, " +
             $"compression {settings.GetProperty("compression")}, bandwidth {settings.GetProperty("bandwidth_mbit")} Mbit/s, checksum {settings.GetProperty("checksum")}");
+        if (settings.TryGetProperty("incremental", out var inc) && inc.GetBoolean())
+        {
+            var cycles = job.GetProperty("cycles");
+            var next = cycles.TryGetProperty("next_at", out var n) && n.ValueKind == JsonValueKind.String ? ", next at " + n.GetString() : "";
+            var cutover = cycles.GetProperty("cutover").GetBoolean() ? ", cut-over asked for" : "";
+            Console.WriteLine($"Cycles   {cycles.GetProperty("completed")} done, every {Transfer.DurationText.Format(TimeSpan.FromSeconds(settings.GetProperty("every_seconds").GetInt64()))}, " +
+                $"keeping {settings.GetProperty("keep")} image(s){next}{cutover}");
+        }
         foreach (var image in job.GetProperty("images").EnumerateArray())
         {
             Console.WriteLine($"Image    {image.GetString()}");

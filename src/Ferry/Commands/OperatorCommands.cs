@@ -65,6 +65,9 @@ internal static class OperatorCommands
         var mode = new Option<string?>("--mode") { Description = "block (default: whole disks) or file (file trees into --layout)." };
         var layout = new Option<FileInfo?>("--layout") { Description = "File mode: the layout document (see the README)." };
         var encryption = new Option<string?>("--encryption") { Description = "Data channel TLS: auto (default; off only when agent and receiver share a machine), on, off (a private network)." };
+        var incremental = new Option<bool>("--incremental") { Description = "Block mode: a full copy, then a cycle every --every sending what changed, until `ferry job cutover`." };
+        var every = new Option<string>("--every") { Description = "Incremental: time from one cycle's start to the next (30m, 1h, 1d; default 1h).", DefaultValueFactory = _ => "1h" };
+        var keep = new Option<int>("--keep") { Description = "Incremental: how many cycles' images the receiver keeps (default 3).", DefaultValueFactory = _ => 3 };
         var id = new Argument<string>("id");
         var command = new Command("job", "Migration jobs.")
         {
@@ -80,15 +83,24 @@ internal static class OperatorCommands
                 layout = p.GetValue(layout) is { } file ? System.Text.Json.JsonDocument.Parse(File.ReadAllText(file.FullName),
                     new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }).RootElement : (System.Text.Json.JsonElement?)null,
                 encryption = p.GetValue(encryption),
-            }), null, source, disks, compress, bandwidth, checksum, format, mode, layout, encryption),
+                incremental = p.GetValue(incremental),
+                every_seconds = Transfer.DurationText.TryParse(p.GetValue(every), out var interval)
+                    ? (long)interval.TotalSeconds
+                    : throw new Transfer.Errors.FerryException(Transfer.Errors.ErrorCode.Usage, $"--every {p.GetValue(every)}: expected a duration such as 30m, 1h or 1d"),
+                keep = p.GetValue(keep),
+            }), null, source, disks, compress, bandwidth, checksum, format, mode, layout, encryption, incremental, every, keep),
             OperatorCommand.Verb("list", "List jobs.", _ => (HttpMethod.Get, "api/v1/jobs", null),
                 OperatorCommand.Table("id", "source_id", "state", "phase", "updated_at", "error_code")),
             OperatorCommand.Verb("show", "Show a job: state, phase, progress, images.", p => (HttpMethod.Get, $"api/v1/jobs/{p.GetValue(id)}", null), JobText.Print, id),
         };
-        foreach (var verb in new[] { "start", "pause", "resume", "retry", "cancel" })
+        foreach (var (verb, what) in new[]
         {
-            command.Subcommands.Add(OperatorCommand.Verb(verb, $"{char.ToUpperInvariant(verb[0])}{verb[1..]} a job.",
-                p => (HttpMethod.Post, $"api/v1/jobs/{p.GetValue(id)}/{verb}", null), null, id));
+            ("start", "Start a job."), ("pause", "Pause a job."), ("resume", "Resume a job."), ("retry", "Retry a job in error (it resumes where it stopped)."),
+            ("cancel", "Cancel a job."), ("sync", "Incremental: run the next cycle now."),
+            ("cutover", "Incremental: run a last cycle (at once when Waiting, else right after the current one), then finish the job."),
+        })
+        {
+            command.Subcommands.Add(OperatorCommand.Verb(verb, what, p => (HttpMethod.Post, $"api/v1/jobs/{p.GetValue(id)}/{verb}", null), null, id));
         }
         command.Subcommands.Add(OperatorCommand.Verb("modify", "Change compression, bandwidth or checksum, also while the job runs.",
             p => (HttpMethod.Post, $"api/v1/jobs/{p.GetValue(id)}/modify", new

@@ -41,15 +41,17 @@ internal static class ServeCommand
             if (parse.GetValue(withReceiver))
             {
                 var tokens = TokenCheck.Empty();
+                var images = Path.Combine(dir, "images");
                 receiver = await ReceiverHost.StartAsync(new ReceiverOptions
                 {
                     ListenAddress = address,
                     ControlPort = parse.GetValue(receiverControl),
                     DataPort = parse.GetValue(receiverData),
-                    OutputDirectory = Path.Combine(dir, "images"),
+                    OutputDirectory = images,
                     Token = tokens,
                 }, l => l.AddSerilog(logger), ct);
-                link = new ReceiverLink("", receiver.ControlEndpoint.Port, receiver.DataEndpoint.Port, receiver.Fingerprint, tokens.Allow, tokens.Revoke);
+                link = new ReceiverLink("", receiver.ControlEndpoint.Port, receiver.DataEndpoint.Port, receiver.Fingerprint, tokens.Allow, tokens.Revoke,
+                    source => Receiver.Images.CycleStore.DiscardWork(Path.Combine(images, source)));
             }
             try
             {

@@ -476,7 +476,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                 session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), logger, ct);
             if (final)
             {
-                Directory.Delete(CycleStore.WorkDirectory(directory), recursive: true);
+                CycleStore.DiscardWork(directory);
             }
         }
         catch (IOException e)
@@ -502,7 +502,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             if (session.Incremental is not null)
             {
                 // Cancelled: the job's working images go; the images of finished cycles stay, they are results.
-                Directory.Delete(CycleStore.WorkDirectory(Path.Combine(options.OutputDirectory, session.SourceName)), recursive: true);
+                CycleStore.DiscardWork(Path.Combine(options.OutputDirectory, session.SourceName));
             }
         }
         if (session.Layout is { } layout && !request.KeepPartial)

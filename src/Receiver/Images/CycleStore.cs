@@ -17,6 +17,15 @@ public static class CycleStore
 
     public static string WorkDirectory(string sourceDirectory) => Path.Combine(sourceDirectory, "incremental");
 
+    /// <summary>Removes the working images and digests of a source's incremental job (cancelled, or cut over); the cycles' images stay.</summary>
+    public static void DiscardWork(string sourceDirectory)
+    {
+        if (Directory.Exists(WorkDirectory(sourceDirectory)))
+        {
+            Directory.Delete(WorkDirectory(sourceDirectory), recursive: true);
+        }
+    }
+
     /// <summary>The finished cycles, oldest first.</summary>
     public static List<(int Number, string Directory)> Finished(string sourceDirectory) =>
         All(sourceDirectory).Where(c => File.Exists(Path.Combine(c.Directory, "manifest.json"))).ToList();
