@@ -4,12 +4,13 @@
 # three times each, and reports the median. Writes a table and bench/results/latest.json.
 # Rows: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc); block-full-30pct-tls
 # (Ferry with a TLS data channel vs Ferry in cleartext); file-full and
-# file-resync-1pct (Ferry file replication vs rsync -aHAX to an rsync daemon). The block-incremental
-# row follows incremental block sync.
+# file-resync-1pct (Ferry file replication vs rsync -aHAX to an rsync daemon); block-incr-1pct (a cycle
+# of an incremental Ferry job after 1% of the disk's blocks changed, vs hashing the whole disk with
+# xxhsum, the floor for a tool without change tracking, and vs a full re-copy with dd | lz4 | nc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "make bench needs root (loop devices, mount, drop_caches)" >&2; exit 1; }
-for p in lz4 netcat-openbsd time python3 rsync; do
+for p in lz4 netcat-openbsd time python3 rsync xxhash; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || { apt-get update -qq; apt-get install -y -qq "$p" >/dev/null; }
 done
 
@@ -25,6 +26,7 @@ cleanup() {
   for m in "$work/m" "$work/src" "$work/rsync"; do mountpoint -q "$m" && umount "$m"; done
   for l in "$loop" "$floop" "$rloop"; do [ -n "$l" ] && losetup -d "$l"; done
   for l in $(losetup -j "$work/out/fbench/work/vda.raw" 2>/dev/null | cut -d: -f1); do losetup -d "$l"; done
+  cp "$work/receiver.log" /tmp/ferry-bench-receiver.log 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -100,6 +102,68 @@ print(json.dumps({"name": name, "ferry_s": float(fm), "baseline": label, "baseli
 PY
 }
 run_ferry_cleartext() { TLS=off run_ferry; }
+
+# One cycle of the incremental job "ibench" (raw images: the row compares the sync, not a conversion).
+run_ferry_cycle() {
+  drop_caches
+  local t0 t1 line
+  t0=$(date +%s.%N)
+  line=$(/usr/bin/time -f "%M" -o "$work/rss" "$agent" migrate --receiver 127.0.0.1 --control-port "$cport" --data-port "$dport" \
+    --disk "$loop" --source-name ibench --incremental --cycles 1 --keep 2 --format raw 2>/dev/null | grep '^Cycle ')
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(sed -n 's/.* as \([0-9]*\) wire bytes.*/\1/p' <<<"$line") $(cat "$work/rss") $(sed -n 's/.*synced in \([0-9.]*\) s.*/\1/p' <<<"$line")"
+}
+
+run_xxhsum() {
+  drop_caches
+  local t0 t1
+  t0=$(date +%s.%N)
+  xxhsum -H2 "$loop" > /dev/null
+  t1=$(date +%s.%N)
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') 0"
+}
+
+# Rewrites 1% of the disk's 4 KiB blocks in place, at random inside the files (the uniform case: no two
+# changes share a block); prints the bytes changed.
+change_blocks() {
+  mount "${loop}p1" "$work/m"
+  python3 - "$work/m" "$1" "$((DISK_GB * 1024 * 1024 * 1024 / 100 / 4096))" <<'PY'
+import os, random, sys
+root, run, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]); rnd = random.Random(200 + run)
+files = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+blocks = [(p, b) for p in files for b in range(os.path.getsize(p) // 4096)]
+for p, b in sorted(rnd.sample(blocks, count)):
+    with open(p, "r+b") as f:
+        f.seek(b * 4096); f.write(os.urandom(4096))
+print(count * 4096)
+PY
+  umount "$work/m"
+}
+
+# The incremental row: after a first (full) cycle, each run changes 1% of the blocks, then times a
+# Ferry cycle, hashing the disk, and a full re-copy.
+compare_incremental() {
+  local f=() s=() h=() c=() fw=0 rss=0 changed=0 r
+  run_ferry_cycle > /dev/null
+  for ((r = 0; r < RUNS; r++)); do
+    changed=$(change_blocks "$r")
+    read -r t w m y < <(run_ferry_cycle); f+=("$t"); s+=("$y"); fw=$w; [ "$m" -gt "$rss" ] && rss=$m
+    read -r t _ < <(run_xxhsum); h+=("$t")
+    read -r t _ < <(run_baseline); c+=("$t")
+  done
+  local fm sm hm cm
+  fm=$(printf '%s\n' "${f[@]}" | median); sm=$(printf '%s\n' "${s[@]}" | median)
+  hm=$(printf '%s\n' "${h[@]}" | median); cm=$(printf '%s\n' "${c[@]}" | median)
+  python3 - "$fm" "$sm" "$hm" "$cm" "$fw" "$changed" "$rss" >> "$results" <<'PY'
+import json, sys
+fm, sm, hm, cm, fw, changed, rss = sys.argv[1:]
+print(json.dumps({"name": "block-incr-1pct", "ferry_s": float(fm), "baseline": "xxhsum -H2 of the disk (hash floor)", "baseline_s": float(hm),
+                  "ratio": round(float(hm) / float(fm), 2), "wire_bytes": int(fw), "baseline_wire_bytes": 0, "changed_bytes": int(changed),
+                  "wire_per_changed": round(int(fw) / int(changed), 3), "agent_peak_rss_mib": round(int(rss) / 1024, 1),
+                  "ferry_sync_s": round(float(sm), 3), "sync_ratio": round(float(hm) / float(sm), 2),
+                  "full_recopy": "dd bs=4M | lz4 -1 | nc", "full_recopy_s": float(cm)}))
+PY
+}
 
 cport=$(free_port); dport=$(free_port)
 "$ferry" receiver --listen 127.0.0.1 --control-port "$cport" --data-port "$dport" --out "$work/out" --token bench > "$work/receiver.log" 2>&1 &
@@ -210,7 +274,12 @@ if [ -z "${ONLY:-}" ] || [ "$ONLY" = block ]; then
   compare block-full-30pct "dd bs=4M | lz4 -1 | nc" run_baseline
   # The same copy with the data channel in TLS (AES-GCM), against Ferry in cleartext: what encryption costs.
   TLS=on compare block-full-30pct-tls "ferry, data channel in cleartext" run_ferry_cleartext
+  compare_incremental
   make_disk 100; compare block-full-100pct "dd bs=4M | lz4 -1 | nc" run_baseline
+fi
+if [ "${ONLY:-}" = incr ]; then
+  make_disk 30
+  compare_incremental
 fi
 if [ -z "${ONLY:-}" ] || [ "$ONLY" = file ]; then
   make_tree
@@ -230,6 +299,8 @@ d = json.load(open(sys.argv[1]))
 print(f"{'comparison':<20} {'ferry s':>8} {'baseline s':>11} {'ratio':>6} {'ferry wire':>12} {'baseline wire':>14}  {'ferry sync s (ratio)':>20}")
 for r in d["comparisons"]:
     sync = f"{r['ferry_sync_s']:>8.2f} ({r['sync_ratio']:.2f})" if "ferry_sync_s" in r else ""
+    if "changed_bytes" in r:
+        sync += f"  changed {r['changed_bytes']/2**20:.0f} MiB, wire/changed {r['wire_per_changed']}, full re-copy {r['full_recopy_s']:.2f} s"
     print(f"{r['name']:<20} {r['ferry_s']:>8.2f} {r['baseline_s']:>11.2f} {r['ratio']:>6.2f} {r['wire_bytes']/2**20:>9.0f} MiB {r['baseline_wire_bytes']/2**20:>11.0f} MiB  {sync:>20}")
 print(f"agent peak RSS: {d['agent_peak_rss_mib']} MiB")
 PY

@@ -54,6 +54,6 @@ internal static partial class Log
     public static partial void DigestRebuilt(ILogger logger, string sessionId, string image);
 
     [LoggerMessage(EventId = 142, EventName = "CycleStored", Level = LogLevel.Information,
-        Message = "Session {SessionId}: cycle {Cycle} stored in {Directory} ({WrittenBytes} bytes written this cycle); removed {Pruned} older cycle(s)")]
-    public static partial void CycleStored(ILogger logger, string sessionId, int cycle, string directory, long writtenBytes, int pruned);
+        Message = "Session {SessionId}: cycle {Cycle} stored in {Directory} ({WrittenBytes} bytes written this cycle; {Timings}); removed {Pruned} older cycle(s)")]
+    public static partial void CycleStored(ILogger logger, string sessionId, int cycle, string directory, long writtenBytes, string timings, int pruned);
 }

@@ -159,6 +159,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             reporter?.Report(final: true);
         }
 
+        var synced = clock.Elapsed;
         var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = _session, FinalCycle = options.FinalCycle }, sources.Sum(s => s.SizeBytes), ct);
         _session = null;
         BlockCheckpoint.Delete(checkpointPath);
@@ -170,6 +171,7 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
             Reconnects = reconnection.Attempts,
             FrozenFor = frozenFor,
             Cycle = Cycle,
+            SyncElapsed = synced,
         };
     }
 

@@ -22,7 +22,8 @@ internal sealed class IncrementalMigration(MigrateOptions options, ILogger log, 
             var started = DateTimeOffset.UtcNow;
             var result = await new BlockMigration(options with { FinalCycle = final }, log, console).RunAsync(ct);
             console.WriteLine($"Cycle {result.Cycle}{(final ? " (cut-over)" : "")}: sent {result.SourceBytes} bytes that differed from the receiver's copy " +
-                $"({InventoryText.Size(result.SourceBytes)}) as {result.WireBytes} wire bytes in {result.Elapsed.TotalSeconds:0.0} s; image: {string.Join(", ", result.Images)}");
+                $"({InventoryText.Size(result.SourceBytes)}) as {result.WireBytes} wire bytes in {result.Elapsed.TotalSeconds:0.000} s " +
+                $"(synced in {result.SyncElapsed?.TotalSeconds ?? 0:0.000} s, then the image stored); image: {string.Join(", ", result.Images)}");
             if (last)
             {
                 return result;

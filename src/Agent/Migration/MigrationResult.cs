@@ -17,4 +17,7 @@ public sealed record MigrationResult(long SourceBytes, long WireBytes, long Disk
 
     /// <summary>Block replication of an incremental job: the number of the cycle this run was (0 for a one-off job).</summary>
     public int Cycle { get; init; }
+
+    /// <summary>Block replication: how long until the receiver held every byte (verified when asked), before it stored the images.</summary>
+    public TimeSpan? SyncElapsed { get; init; }
 }

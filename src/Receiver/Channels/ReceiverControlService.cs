@@ -470,9 +470,10 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var directory = Path.Combine(options.OutputDirectory, session.SourceName);
         ImageManifest manifest;
         int pruned;
+        string timings;
         try
         {
-            (manifest, pruned) = await CycleStore.StoreAsync(session.SourceName, directory, cycle, keep, session.ImageFormat,
+            (manifest, pruned, timings) = await CycleStore.StoreAsync(session.SourceName, directory, cycle, keep, session.ImageFormat,
                 session.Targets.Select(kv => (kv.Key, Path.GetFileNameWithoutExtension(kv.Value.Path), kv.Value.Path)).ToList(), logger, ct);
             if (final)
             {
@@ -483,7 +484,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.ReceiverWrite, StatusCode.Internal, $"storing cycle {cycle} as {session.ImageFormat} failed: {e.Message}");
         }
-        Log.CycleStored(logger, session.LogId, cycle, Path.GetDirectoryName(manifest.Disks[0].Path) ?? directory, session.WrittenBytes, pruned);
+        Log.CycleStored(logger, session.LogId, cycle, Path.GetDirectoryName(manifest.Disks[0].Path) ?? directory, session.WrittenBytes, timings, pruned);
         var reply = new FinishSessionReply();
         reply.Targets.AddRange(manifest.Disks.Select(d => new DiskTarget { Index = d.Index, Path = d.Path }));
         return reply;

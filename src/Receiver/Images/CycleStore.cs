@@ -38,7 +38,7 @@ public static class CycleStore
     /// bootable, stores them in <paramref name="format"/>, then removes the cycles beyond the newest
     /// <paramref name="keep"/> and any cycle that never finished. Returns the manifest and how many were removed.
     /// </summary>
-    public static async Task<(ImageManifest Manifest, int Pruned)> StoreAsync(string source, string sourceDirectory, int cycle, int keep, string format,
+    public static async Task<(ImageManifest Manifest, int Pruned, string Timings)> StoreAsync(string source, string sourceDirectory, int cycle, int keep, string format,
         IReadOnlyList<(uint Index, string Name, string WorkPath)> disks, ILogger log, CancellationToken ct)
     {
         var directory = Path.Combine(sourceDirectory, Prefix + cycle.ToString("D6", CultureInfo.InvariantCulture));
@@ -47,6 +47,7 @@ public static class CycleStore
             Directory.Delete(directory, recursive: true);
         }
         Directory.CreateDirectory(directory);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var copies = new List<(uint Index, string Name, string RawPath)>();
         foreach (var (index, name, work) in disks)
         {
@@ -55,8 +56,12 @@ public static class CycleStore
             File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             copies.Add((index, name, copy));
         }
+        var copied = clock.Elapsed;
         await BlockTargetBoot.RunAsync(copies.Select(c => (c.Name, c.RawPath)).ToList(), Path.Combine(sourceDirectory, ".fixup"), log, ct);
+        var fixedUp = clock.Elapsed;
         var manifest = await ImageStore.StoreAsync(source, format, copies, ct);
+        var timings = string.Create(CultureInfo.InvariantCulture,
+            $"copied in {copied.TotalSeconds:0.0} s, boot fix-up {(fixedUp - copied).TotalSeconds:0.0} s, stored and hashed in {(clock.Elapsed - fixedUp).TotalSeconds:0.0} s");
         var pruned = 0;
         var finished = Finished(sourceDirectory);
         foreach (var (number, old) in All(sourceDirectory))
@@ -68,7 +73,7 @@ public static class CycleStore
                 pruned++;
             }
         }
-        return (manifest, pruned);
+        return (manifest, pruned, timings);
     }
 
     private static IEnumerable<(int Number, string Directory)> All(string sourceDirectory) =>

@@ -60,7 +60,11 @@ public static class ImageStore
         return info.RootElement.GetProperty("virtual-size").GetInt64();
     }
 
-    /// <summary>SHA-256 of the file with large positional reads (about 40% faster than a FileStream here).</summary>
+    /// <summary>
+    /// SHA-256 of the file with large positional reads (about 40% faster than a FileStream here). The
+    /// holes of a sparse image are hashed as the zeros they read as, without reading them: reading a
+    /// 4 GiB image that holds 1 GiB took 10 s, most of it the kernel making zero pages.
+    /// </summary>
     private static Task<string> Sha256Async(string path, CancellationToken ct) => Task.Run(() =>
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
@@ -68,13 +72,34 @@ public static class ImageStore
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4 << 20);
         try
         {
-            long offset = 0;
-            int n;
-            while ((n = RandomAccess.Read(handle, buffer, offset)) > 0)
+            var length = RandomAccess.GetLength(handle);
+            for (long offset = 0; offset < length;)
             {
-                ct.ThrowIfCancellationRequested();
-                hash.AppendData(buffer, 0, n);
-                offset += n;
+                var data = Disks.Files.PosixFiles.SeekData(handle, offset);
+                var holeEnd = data < 0 ? length : Math.Min(data, length);
+                Array.Clear(buffer);
+                for (; offset < holeEnd; offset += Math.Min(buffer.Length, holeEnd - offset))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    hash.AppendData(buffer, 0, (int)Math.Min(buffer.Length, holeEnd - offset));
+                }
+                if (offset >= length)
+                {
+                    break;
+                }
+                var hole = Disks.Files.PosixFiles.SeekHole(handle, offset);
+                var dataEnd = hole <= offset ? length : Math.Min(length, hole);
+                while (offset < dataEnd)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, dataEnd - offset)), offset);
+                    if (n == 0)
+                    {
+                        throw new IOException($"{path} ended at {offset} while being hashed");
+                    }
+                    hash.AppendData(buffer, 0, n);
+                    offset += n;
+                }
             }
             return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
