@@ -130,7 +130,7 @@ public sealed class ConsistencyTests(ITestOutputHelper output)
     }
 
     /// <summary>A shell loop that keeps creating, rewriting and deleting files on both filesystems.</summary>
-    private static Process Writer(string ext4, string xfs)
+    internal static Process Writer(string ext4, string xfs)
     {
         var script = $$"""
             i=0
@@ -149,7 +149,7 @@ public sealed class ConsistencyTests(ITestOutputHelper output)
     }
 
     /// <summary>Compares the bytes of <paramref name="ranges"/> in two image files; returns how many were compared.</summary>
-    private static long CompareRanges(string expected, string actual, IReadOnlyList<ByteRange> ranges)
+    internal static long CompareRanges(string expected, string actual, IReadOnlyList<ByteRange> ranges)
     {
         using var a = File.OpenHandle(expected);
         using var b = File.OpenHandle(actual);

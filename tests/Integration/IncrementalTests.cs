@@ -70,6 +70,59 @@ public sealed partial class IncrementalTests(ITestOutputHelper output)
         Assert.Equal(Sh.Run("sha256sum", last).Check("sha256sum").Stdout.Split(' ')[0], manifest.RootElement.GetProperty("disks")[0].GetProperty("sha256").GetString());
     }
 
+    [Fact]
+    public async Task CycleOfMountedFilesystemsUnderAWriter_ComparesWithTheDigestConvergesFreezes_ImageEqualsTheSourceAsFrozen()
+    {
+        using var dir = new TempDir();
+        using var source = LoopDisk.Create(dir["source.img"], DiskBytes, "label: gpt\nsize=150MiB, type=L\ntype=L\n");
+        Sh.Run("mkfs.ext4", "-q", "-F", source.Partition(1)).Check("mkfs.ext4");
+        Sh.Run("mkfs.xfs", "-q", "-f", source.Partition(2)).Check("mkfs.xfs");
+        var ext4 = source.Mount(1, dir["ext4"]);
+        var xfs = source.Mount(2, dir["xfs"]);
+        SourceDiskBuilder.Populate(ext4, 200, seed: 4);
+        Sh.Bash($"head -c 60000000 /dev/urandom > {xfs}/big.bin && sync");
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        var frozen = dir["frozen.img"];
+        string[] Args(params string[] more) =>
+            ["migrate", .. receiver.AgentArgs(), "--disk", source.Device, "--source-name", "live", "--format", "raw", "--checksum", "--incremental", "--cycles", "1", .. more];
+
+        // The first cycle of mounted filesystems is consistent too (frozen for its last pass).
+        var first = AgentBinary.Run(Args());
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Matches(@"Filesystems frozen for the last pass", first.Stderr);
+
+        using var writer = ConsistencyTests.Writer(ext4, xfs);
+        Sh.Result second;
+        try
+        {
+            second = await Task.Run(() => AgentBinary.Run(Args("--bandwidth", "400", "--frozen-hook", $"dd if={source.Device} of={frozen} bs=4M status=none")))
+                .WaitAsync(TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            writer.Kill(entireProcessTree: true);
+            await writer.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        output.WriteLine(second.Stdout + second.Stderr);
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Matches(@"Filesystems frozen for the last pass: \d+\.\d+ s \(bound 30 s\)", second.Stderr);
+        Assert.Matches(@"Cycle 2: sent \d+ bytes", second.Stdout);
+
+        using var reference = LoopDisk.Create(frozen, 0, readOnly: true);
+        var image = Path.Combine(dir["out"], "live", "cycle-000002", Path.GetFileName(source.Device) + ".raw");
+        long compared;
+        using (var device = Ferry.Disks.BlockDevice.OpenRead(reference.Device))
+        {
+            compared = ConsistencyTests.CompareRanges(frozen, image, Ferry.Disks.Planning.BlockPlanner.Plan(device).Ranges);
+        }
+        output.WriteLine($"{compared >> 20} MiB in use at the freeze, identical in cycle 2's image");
+        using var copy = LoopDisk.Create(image, 0);
+        Sh.Run("e2fsck", "-fn", copy.Partition(1)).Check("e2fsck -fn on cycle 2's ext4");
+        copy.Mount(2, dir["replay"], "nouuid");
+        copy.UnmountAll();
+        Sh.Run("xfs_repair", "-n", copy.Partition(2)).Check("xfs_repair -n on cycle 2's XFS after its log was replayed");
+    }
+
     /// <summary>Runs one cycle and returns the bytes it sent; checks the receiver's number for it.</summary>
     private long RunCycle(string[] args, int expectedCycle)
     {
