@@ -73,7 +73,7 @@ public sealed class DigestFile : IDisposable
     {
         var n = (int)Math.Clamp(Regions - first, 0, count);
         var bytes = new byte[n * RegionDigest.HashBytes];
-        ReadExactly(_handle, bytes, HeaderBytes + (first * RegionDigest.HashBytes));
+        FileReads.ReadExactly(_handle, bytes, HeaderBytes + (first * RegionDigest.HashBytes), "digest");
         return bytes;
     }
 
@@ -81,7 +81,7 @@ public sealed class DigestFile : IDisposable
     public UInt128 Get(long region)
     {
         Span<byte> bytes = stackalloc byte[RegionDigest.HashBytes];
-        ReadExactly(_handle, bytes, HeaderBytes + (region * RegionDigest.HashBytes));
+        FileReads.ReadExactly(_handle, bytes, HeaderBytes + (region * RegionDigest.HashBytes), "digest");
         return BinaryPrimitives.ReadUInt128LittleEndian(bytes);
     }
 
@@ -144,7 +144,7 @@ public sealed class DigestFile : IDisposable
             return false;
         }
         var header = new byte[HeaderBytes];
-        ReadExactly(_handle, header, 0);
+        FileReads.ReadExactly(_handle, header, 0, "digest");
         return header.AsSpan(0, 8).SequenceEqual(Magic)
             && BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(8)) == Version
             && BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12)) == RegionDigest.RegionBytes
@@ -206,7 +206,7 @@ public sealed class DigestFile : IDisposable
                 for (var offset = start; offset < end; offset += buffer.Length)
                 {
                     var n = (int)Math.Min(buffer.Length, end - offset);
-                    ReadExactly(image, buffer.AsSpan(0, n), offset);
+                    FileReads.ReadExactly(image, buffer.AsSpan(0, n), offset, imagePath);
                     Update(offset, buffer.AsSpan(0, n));
                 }
                 at = end >= _diskBytes ? -1 : PosixFiles.SeekData(image, end);
@@ -215,20 +215,6 @@ public sealed class DigestFile : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static void ReadExactly(SafeFileHandle handle, Span<byte> into, long offset)
-    {
-        var done = 0;
-        while (done < into.Length)
-        {
-            var n = RandomAccess.Read(handle, into[done..], offset + done);
-            if (n == 0)
-            {
-                throw new IOException($"unexpected end of file before offset {offset + done}");
-            }
-            done += n;
         }
     }
 }

@@ -94,19 +94,7 @@ public sealed class ImageFileTarget : IDiskTarget
 
     public void Flush() => Posix.Fsync(_handle, _partialPath);
 
-    public void ReadBack(long offset, Span<byte> buffer)
-    {
-        var done = 0;
-        while (done < buffer.Length)
-        {
-            var n = RandomAccess.Read(_handle, buffer[done..], offset + done);
-            if (n == 0)
-            {
-                throw new IOException($"{_partialPath}: unexpected end of image at {offset + done}");
-            }
-            done += n;
-        }
-    }
+    public void ReadBack(long offset, Span<byte> buffer) => FileReads.ReadExactly(_handle, buffer, offset, _partialPath);
 
     /// <summary>Drops the image's cached pages so that <see cref="ReadBack"/> reads the device.</summary>
     public void DropCache() => Posix.DropCache(_handle);
