@@ -144,19 +144,17 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
     public MigrationJob Act(string jobId, string verb, JobSettings? modified = null)
     {
         var job = GetJob(jobId);
+        // Before the state check: a one-off job is never Waiting, so "sync" would otherwise be refused for its state, not for what it is.
+        if (verb is "sync" or "cutover" && !job.Settings.Incremental)
+        {
+            throw new ControlException(ErrorCode.InvalidRequest, $"job {jobId} is a one-off job; '{verb}' belongs to incremental jobs");
+        }
         var next = JobTransitions.Apply(job, verb);
         var cycles = job.Cycles;
-        if (verb is "sync" or "cutover")
+        if (verb == "cutover")
         {
-            if (!job.Settings.Incremental)
-            {
-                throw new ControlException(ErrorCode.InvalidRequest, $"job {jobId} is a one-off job; '{verb}' belongs to incremental jobs");
-            }
-            if (verb == "cutover")
-            {
-                cycles = cycles with { Cutover = true };
-                next = job.State == JobState.Waiting ? JobState.Running : next;
-            }
+            cycles = cycles with { Cutover = true };
+            next = job.State == JobState.Waiting ? JobState.Running : next;
         }
         if (next == JobState.Running && job.State is JobState.Ready or JobState.InError or JobState.Waiting && job.Settings.Incremental)
         {

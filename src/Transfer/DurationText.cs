@@ -5,6 +5,8 @@ namespace Ferry.Transfer;
 /// <summary>Durations as operators write them: <c>90s</c>, <c>30m</c>, <c>1h</c>, <c>1h30m</c>, <c>2d</c> (a bare number is seconds).</summary>
 public static class DurationText
 {
+    private static readonly long MaxSeconds = (long)TimeSpan.MaxValue.TotalSeconds;
+
     public static bool TryParse(string? text, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
@@ -15,9 +17,15 @@ public static class DurationText
         var rest = text.Trim();
         if (long.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out var bare))
         {
+            if (bare > MaxSeconds)
+            {
+                return false;
+            }
             duration = TimeSpan.FromSeconds(bare);
             return true;
         }
+        // Summed in seconds and checked after each term: a duration a TimeSpan cannot hold is refused, not thrown.
+        var seconds = 0L;
         while (rest.Length > 0)
         {
             var digits = 0;
@@ -30,20 +38,23 @@ public static class DurationText
                 return false;
             }
             var n = long.Parse(rest.AsSpan(0, digits), CultureInfo.InvariantCulture);
-            duration += rest[digits] switch
+            var unit = rest[digits] switch
             {
-                's' => TimeSpan.FromSeconds(n),
-                'm' => TimeSpan.FromMinutes(n),
-                'h' => TimeSpan.FromHours(n),
-                'd' => TimeSpan.FromDays(n),
-                _ => TimeSpan.MinValue,
+                's' => 1L,
+                'm' => 60L,
+                'h' => 3600L,
+                'd' => 86400L,
+                _ => 0L,
             };
-            if (duration < TimeSpan.Zero)
+            // At most 9 digits times a day's seconds: the sum cannot overflow before the check.
+            seconds += n * unit;
+            if (unit == 0 || seconds > MaxSeconds)
             {
                 return false;
             }
             rest = rest[(digits + 1)..];
         }
+        duration = TimeSpan.FromSeconds(seconds);
         return true;
     }
 
