@@ -13,5 +13,6 @@ namespace Ferry.Agent;
 [JsonSerializable(typeof(Lifecycle.ServerInfo))]
 [JsonSerializable(typeof(LayoutDocument))]
 [JsonSerializable(typeof(FileSummary))]
+[JsonSerializable(typeof(CycleLine))]
 [JsonSerializable(typeof(BlockCheckpoint))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -347,10 +347,10 @@ public sealed class ControlPlane(IControlStore store, SecretBox secretBox, JobDi
         {
             throw new ControlException(ErrorCode.InvalidRequest, $"mode '{s.Mode}' is not block or file");
         }
-        if (s.Incremental && (s.Mode != "block" || s.EverySeconds is < MinEverySeconds or > MaxEverySeconds || s.Keep is < 1 or > 100))
+        if (s.Incremental && (s.EverySeconds is < MinEverySeconds or > MaxEverySeconds || s.Keep is < 1 or > 100))
         {
             throw new ControlException(ErrorCode.InvalidRequest,
-                $"an incremental job is a block job with a cycle every {MinEverySeconds} s to {MaxEverySeconds / 86400} days and keeps 1 to 100 images");
+                $"an incremental job runs a cycle every {MinEverySeconds} s to {MaxEverySeconds / 86400} days and keeps 1 to 100 images");
         }
         if (s.Mode == "file" && !IsLayoutDocument(s.Layout))
         {

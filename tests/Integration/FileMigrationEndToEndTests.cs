@@ -125,6 +125,35 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task IncrementalFileJob_TwoCyclesThenCutover_SendsDeltasKeepsTwoCyclesImagesAndTheLastEqualsTheSource()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        string[] cycle = ["--incremental", "--keep", "2", "--cycles", "1"];
+
+        Migrate(dir, receiver, src, extra: cycle);
+        var random = new Random(7);
+        Overwrite(Path.Combine(src, "data", "big.bin"), 4_000_000, 4096, random);
+        await File.WriteAllTextAsync(Path.Combine(src, "etc", "cycle2.conf"), "second\n");
+        var second = Migrate(dir, receiver, src, extra: cycle);
+        output.WriteLine($"cycle 2: {second}");
+        Assert.Equal(1, second.GetProperty("delta_files").GetInt64());
+        Assert.Equal(1, second.GetProperty("whole_files").GetInt64());
+        Assert.True(second.GetProperty("data_wire_bytes").GetInt64() < 64 << 10, $"cycle 2 sent more than the changes: {second}");
+
+        await File.WriteAllTextAsync(Path.Combine(src, "etc", "cycle3.conf"), "third\n");
+        Migrate(dir, receiver, src, extra: ["--incremental", "--keep", "2", "--cutover"]);
+
+        var kept = Directory.GetDirectories(Path.Combine(dir["out"], "fm"), "cycle-*").Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["cycle-000002", "cycle-000003"], kept);
+        Assert.False(Directory.Exists(Path.Combine(dir["out"], "fm", "work")), "the cut-over left the working copy behind");
+        using var target = LoopDisk.Create(Path.Combine(dir["out"], "fm", "cycle-000003", "vda.raw"), 0, readOnly: true);
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(target, dir["tgt"])));
+    }
+
+    [Fact]
     public async Task MixedModes_FileRootAndBlockData_CopiesBothAndRefusesAResizedBlockPartition()
     {
         using var dir = new TempDir();

@@ -51,7 +51,7 @@ internal static class MigrateCommand
         var frozenHook = new Option<string?>("--frozen-hook") { Description = "Block mode: a shell command to run while the filesystems are frozen, after the last pass." };
         var incremental = new Option<bool>("--incremental")
         {
-            Description = "Block mode: an incremental job: a full copy, then every --every a cycle that sends only what changed; the receiver keeps the last --keep images.",
+            Description = "An incremental job: a full copy, then every --every a cycle that sends only what changed; the receiver keeps the last --keep images.",
         };
         var every = new Option<string>("--every") { Description = "Incremental: time from one cycle's start to the next (90s, 30m, 1h, 1d).", DefaultValueFactory = _ => "1h" };
         var keep = new Option<int>("--keep") { Description = "Incremental: how many cycles' images the receiver keeps (1-100).", DefaultValueFactory = _ => 3 };
@@ -105,10 +105,10 @@ internal static class MigrateCommand
                 Cutover = parse.GetValue(cutover),
             };
             using var log = AgentLog.Create(parse.GetValue(verbose));
-            var result = options.Mode == "file"
-                ? await new FileMigration(options, log, Console.Out).RunAsync(ct)
-                : options.Incremental
-                    ? await new IncrementalMigration(options, log, Console.Out).RunAsync(ct)
+            var result = options.Incremental
+                ? await new IncrementalMigration(options, log, Console.Out).RunAsync(ct)
+                : options.Mode == "file"
+                    ? await new FileMigration(options, log, Console.Out).RunAsync(ct)
                     : await new BlockMigration(options, log, Console.Out).RunAsync(ct);
             log.Information("Migration finished: {SourceBytes} source bytes, {WireBytes} wire bytes in {Seconds} s", result.SourceBytes, result.WireBytes,
                 result.Elapsed.TotalSeconds);

@@ -50,6 +50,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 SourceName = options.SourceName ?? Environment.MachineName,
                 ImageFormat = options.ImageFormat,
                 Layout = layout,
+                Incremental = options.Incremental ? new IncrementalSpec { Keep = (uint)options.Keep } : null,
             };
             var counters = progress ?? new TransferProgress();
             var reconnection = new Reconnection(options.ReconnectFor, log);
@@ -196,7 +197,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
 
         var synced = clock.Elapsed;
         var diskBytes = layout.Disks.Sum(d => (long)d.SizeBytes);
-        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId }, diskBytes, ct);
+        var finished = await receiver.FinishAsync(new FinishSessionRequest { SessionId = session.SessionId, FinalCycle = options.FinalCycle }, diskBytes, ct);
         var s = sender.Stats;
         log.Information("Files: {Entries} entries; {Whole} sent whole, {Delta} as deltas ({Literal} new bytes), {Unchanged} unchanged; {DataWire} bytes of file data on the wire",
             s.Entries, s.WholeFiles, s.DeltaFiles, s.LiteralBytes, s.UnchangedFiles, s.DataWireBytes);
@@ -206,7 +207,11 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
                 counters.WireBytes, s.ResentFiles, s.VanishedFiles, s.ChangedWhileRead, synced.TotalSeconds, clock.Elapsed.TotalSeconds);
             console.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary, AgentJsonContext.Default.FileSummary));
         }
-        return new MigrationResult(counters.DoneBytes, counters.WireBytes, diskBytes, s.ResentFiles, clock.Elapsed, finished.Targets.Select(t => t.Path).ToList());
+        return new MigrationResult(counters.DoneBytes, counters.WireBytes, diskBytes, s.ResentFiles, clock.Elapsed, finished.Targets.Select(t => t.Path).ToList())
+        {
+            Cycle = (int)session.Cycle,
+            SyncElapsed = synced,
+        };
     }
 
     /// <summary>Block-mode partitions as disks to send: each read from its source partition, addressed where it lies on the target disk.</summary>

@@ -4,8 +4,9 @@ using Serilog;
 namespace Ferry.Agent.Migration;
 
 /// <summary>
-/// A client-only incremental block job: a cycle now (the receiver makes the first a full copy and
-/// later ones send only changed regions), then one every <see cref="MigrateOptions.Every"/> from the
+/// A client-only incremental job: a cycle now (block mode: the first a full copy, later ones only the
+/// regions that differ from the receiver's digest; file mode: a sync into the receiver's working copy,
+/// which sends only the files that differ, as deltas), then one every <see cref="MigrateOptions.Every"/> from the
 /// start of the one before, until <see cref="MigrateOptions.Cycles"/> cycles ran or the user stops it
 /// (the kept images and the receiver's working images stay for the next run). With
 /// <see cref="MigrateOptions.Cutover"/>, the last cycle is the cut-over: the receiver then drops its
@@ -20,10 +21,21 @@ internal sealed class IncrementalMigration(MigrateOptions options, ILogger log, 
             var last = options.Cycles > 0 && run == options.Cycles;
             var final = last && options.Cutover;
             var started = DateTimeOffset.UtcNow;
-            var result = await new BlockMigration(options with { FinalCycle = final }, log, console).RunAsync(ct);
-            console.WriteLine($"Cycle {result.Cycle}{(final ? " (cut-over)" : "")}: sent {result.SourceBytes} bytes that differed from the receiver's copy " +
-                $"({InventoryText.Size(result.SourceBytes)}) as {result.WireBytes} wire bytes in {result.Elapsed.TotalSeconds:0.000} s " +
-                $"(synced in {result.SyncElapsed?.TotalSeconds ?? 0:0.000} s, then the image stored); image: {string.Join(", ", result.Images)}");
+            var cycle = options with { FinalCycle = final };
+            var result = options.Mode == "file"
+                ? await new FileMigration(cycle, log, console).RunAsync(ct)
+                : await new BlockMigration(cycle, log, console).RunAsync(ct);
+            if (options.JsonProgress)
+            {
+                console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new CycleLine("cycle", result.Cycle, result.SourceBytes, result.WireBytes,
+                    result.SyncElapsed?.TotalSeconds ?? 0, result.Elapsed.TotalSeconds, final, result.Images), AgentJsonContext.Default.CycleLine));
+            }
+            else
+            {
+                console.WriteLine($"Cycle {result.Cycle}{(final ? " (cut-over)" : "")}: sent {result.SourceBytes} bytes that differed from the receiver's copy " +
+                    $"({InventoryText.Size(result.SourceBytes)}) as {result.WireBytes} wire bytes in {result.Elapsed.TotalSeconds:0.000} s " +
+                    $"(synced in {result.SyncElapsed?.TotalSeconds ?? 0:0.000} s, then the image stored); image: {string.Join(", ", result.Images)}");
+            }
             if (last)
             {
                 return result;

@@ -114,11 +114,8 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
     /// </summary>
     private OpenSessionReply OpenCycle(OpenSessionRequest request, byte[] key, string directory, string format, long planned)
     {
+        CheckKeep(request);
         var keep = request.Incremental.Keep;
-        if (keep is < 1 or > 100)
-        {
-            throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument, $"an incremental job keeps 1 to 100 images, not {keep}");
-        }
         // The session of an interrupted attempt closes first: that seals its digests.
         sessions.CloseSessionsOf(request.SourceName);
         var work = CycleStore.WorkDirectory(directory);
@@ -159,6 +156,14 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var reply = Reply(session, targets.Select(kv => new DiskTarget { Index = kv.Key, Path = kv.Value.Path, CommittedBytes = (ulong)((DigestedTarget)kv.Value).AllocatedBytes }));
         reply.Cycle = (uint)session.Incremental.Value.Cycle;
         return reply;
+    }
+
+    private void CheckKeep(OpenSessionRequest request)
+    {
+        if (request.Incremental is { Keep: < 1 or > 100 } spec)
+        {
+            throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument, $"an incremental job keeps 1 to 100 images, not {spec.Keep}");
+        }
     }
 
     private static long AllocatedBytes(string path)
@@ -241,6 +246,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
             throw Refuse(ErrorCode.Protocol, StatusCode.InvalidArgument, "a session carries either disks (block) or a layout (file), not both");
         }
         var format = CheckFormat(request);
+        CheckKeep(request);
         try
         {
             LayoutRules.Validate(request.Layout);
@@ -266,6 +272,8 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         var session = new ReceiveSession(RandomNumberGenerator.GetBytes(DataHandshake.SessionIdBytes), key, request.SourceName, disks.OpenBlockTargets(request.Layout), format, disks)
         {
             Security = options.Token.SecurityOf(key),
+            // An incremental file job: the working copy is what later cycles sync into; each cycle's images are stored apart.
+            Incremental = request.Incremental is { } spec ? (CycleStore.Next(Path.Combine(options.OutputDirectory, request.SourceName)), (int)spec.Keep) : null,
         };
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
@@ -406,7 +414,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         }
         session.Publish();
         sessions.Remove(session);
-        if (session.Incremental is { } cycle)
+        if (session.Incremental is { } cycle && session.Layout is null)
         {
             session.Dispose();
             return await FinishCycleAsync(session, cycle.Cycle, cycle.Keep, request.FinalCycle, context.CancellationToken);
@@ -435,8 +443,25 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                     throw Refuse(ErrorCode.BootFixup, StatusCode.Internal, $"making the target bootable failed: {e.Message}");
                 }
                 var detached = clock.Elapsed;
-                manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken,
-                    Path.Combine(options.OutputDirectory, session.SourceName));
+                var sourceDirectory = Path.Combine(options.OutputDirectory, session.SourceName);
+                if (session.Incremental is { } fileCycle)
+                {
+                    // Each cycle's images beside the kept ones; the working copy stays for the next cycle, or goes after the cut-over.
+                    var cycleDirectory = CycleStore.DirectoryOf(sourceDirectory, fileCycle.Cycle);
+                    Directory.CreateDirectory(cycleDirectory);
+                    manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken, cycleDirectory);
+                    var pruned = CycleStore.Prune(sourceDirectory, fileCycle.Cycle, fileCycle.Keep);
+                    if (request.FinalCycle)
+                    {
+                        await layout.DiscardAsync(context.CancellationToken);
+                    }
+                    Log.CycleStored(logger, session.LogId, fileCycle.Cycle, cycleDirectory, session.WrittenBytes,
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"stored in {(clock.Elapsed - detached).TotalSeconds:0.0} s"), pruned);
+                }
+                else
+                {
+                    manifest = await ImageStore.StoreAsync(session.SourceName, session.ImageFormat, raws, context.CancellationToken, sourceDirectory);
+                }
                 Log.ImagesStored(logger, session.LogId, detached.TotalSeconds, (clock.Elapsed - detached).TotalSeconds);
             }
             else

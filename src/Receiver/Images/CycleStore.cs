@@ -41,7 +41,7 @@ public static class CycleStore
     public static async Task<(ImageManifest Manifest, int Pruned, string Timings)> StoreAsync(string source, string sourceDirectory, int cycle, int keep, string format,
         IReadOnlyList<(uint Index, string Name, string WorkPath)> disks, ILogger log, CancellationToken ct)
     {
-        var directory = Path.Combine(sourceDirectory, Prefix + cycle.ToString("D6", CultureInfo.InvariantCulture));
+        var directory = DirectoryOf(sourceDirectory, cycle);
         if (Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
@@ -62,6 +62,19 @@ public static class CycleStore
         var manifest = await ImageStore.StoreAsync(source, format, copies, ct);
         var timings = string.Create(CultureInfo.InvariantCulture,
             $"copied in {copied.TotalSeconds:0.0} s, boot fix-up {(fixedUp - copied).TotalSeconds:0.0} s, stored and hashed in {(clock.Elapsed - fixedUp).TotalSeconds:0.0} s");
+        var pruned = Prune(sourceDirectory, cycle, keep);
+        return (manifest, pruned, timings);
+    }
+
+    /// <summary>Where cycle <paramref name="cycle"/>'s images are stored.</summary>
+    public static string DirectoryOf(string sourceDirectory, int cycle) => Path.Combine(sourceDirectory, Prefix + cycle.ToString("D6", CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// Once cycle <paramref name="cycle"/> is stored: removes the finished cycles beyond the newest
+    /// <paramref name="keep"/>, and any other cycle that never finished. Returns how many went.
+    /// </summary>
+    public static int Prune(string sourceDirectory, int cycle, int keep)
+    {
         var pruned = 0;
         var finished = Finished(sourceDirectory);
         foreach (var (number, old) in All(sourceDirectory))
@@ -73,7 +86,7 @@ public static class CycleStore
                 pruned++;
             }
         }
-        return (manifest, pruned, timings);
+        return pruned;
     }
 
     private static IEnumerable<(int Number, string Directory)> All(string sourceDirectory) =>

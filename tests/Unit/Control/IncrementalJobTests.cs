@@ -272,15 +272,15 @@ public sealed class IncrementalJobTests : IDisposable
     }
 
     [Fact]
-    public void CreateJob_IncrementalFileJob_IsRefused()
+    public void CreateJob_IncrementalFileJob_IsAcceptedWithItsCycleSettings()
     {
         var source = Import("machine-identity-incremental-file");
         const string layout = """{"disks": [{"name": "vda", "size": "8GiB", "partitions": [{"mount_point": "/"}]}]}""";
 
-        var e = Assert.Throws<ControlException>(() => _plane.CreateJob(source, new JobSettings([], Mode: "file", Layout: layout, Incremental: true)));
+        var job = _plane.CreateJob(source, new JobSettings([], Mode: "file", Layout: layout, Incremental: true, EverySeconds: 600, Keep: 2));
 
-        Assert.Equal(ErrorCode.InvalidRequest, e.Code);
-        Assert.Empty(_store.ListJobs());
+        var stored = _plane.GetJob(job.Id);
+        Assert.Equal(("file", true, 600L, 2), (stored.Settings.Mode, stored.Settings.Incremental, stored.Settings.EverySeconds, stored.Settings.Keep));
     }
 
     private (string Source, MigrationJob Job) NewIncrementalJob()
