@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: Ferry against the tools users would otherwise use, on the same machine and data, in
-# one go. Each comparison runs its contenders alternately (page cache dropped before every run),
+# one go. Block rows store raw images (FORMAT=qcow2 to convert, as the default of `agent migrate`
+# does): a file holding the disk, like the baseline's file. Each comparison runs its contenders alternately (page cache dropped before every run),
 # three times each, and reports the median. Writes a table and bench/results/latest.json.
 # Rows: block-full-30pct and block-full-100pct (Ferry vs dd bs=4M | lz4 -1 | nc); block-full-30pct-tls
 # (Ferry with a TLS data channel vs Ferry in cleartext); file-full and
@@ -64,9 +65,9 @@ run_ferry() {
   local t0 t1 line
   t0=$(date +%s.%N)
   line=$(/usr/bin/time -f "%M" -o "$work/rss" "$agent" migrate --receiver 127.0.0.1 --control-port "$cport" --data-port "$dport" \
-    --disk "$loop" --source-name bench --json-progress --tls "${TLS:-auto}" 2>/dev/null | tail -1)
+    --disk "$loop" --source-name bench --json-progress --tls "${TLS:-auto}" --format "${FORMAT:-raw}" 2>"$work/agent.err" | tail -1)
   t1=$(date +%s.%N)
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(sed -n 's/.*"wire_bytes":\([0-9]*\).*/\1/p' <<<"$line") $(cat "$work/rss")"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(sed -n 's/.*"wire_bytes":\([0-9]*\).*/\1/p' <<<"$line") $(cat "$work/rss") $(sed -n 's/.*held it all after \([0-9.]*\) s.*/\1/p' "$work/agent.err")"
 }
 
 run_baseline() {
@@ -86,19 +87,20 @@ run_baseline() {
 # compare NAME BASELINE-LABEL BASELINE-COMMAND: Ferry (over loopback: cleartext data unless TLS=on)
 # and the baseline, alternately, RUNS times each; one row of medians.
 compare() {
-  local name=$1 label=$2 baseline=$3 f=() b=() fw=0 bw=0 rss=0 r
+  local name=$1 label=$2 baseline=$3 f=() s=() b=() fw=0 bw=0 rss=0 r
   for ((r = 0; r < RUNS; r++)); do
-    read -r t w m < <(run_ferry); f+=("$t"); fw=$w; [ "$m" -gt "$rss" ] && rss=$m
+    read -r t w m y < <(run_ferry); f+=("$t"); s+=("${y:-0}"); fw=$w; [ "$m" -gt "$rss" ] && rss=$m
     read -r t w _ < <($baseline); b+=("$t"); bw=$w
   done
-  local fm bm
-  fm=$(printf '%s\n' "${f[@]}" | median); bm=$(printf '%s\n' "${b[@]}" | median)
-  python3 - "$name" "$fm" "$bm" "$fw" "$bw" "$rss" "$label" >> "$results" <<'PY'
+  local fm sm bm
+  fm=$(printf '%s\n' "${f[@]}" | median); sm=$(printf '%s\n' "${s[@]}" | median); bm=$(printf '%s\n' "${b[@]}" | median)
+  python3 - "$name" "$fm" "$bm" "$fw" "$bw" "$rss" "$label" "$sm" "${FORMAT:-raw}" >> "$results" <<'PY'
 import json, sys
-name, fm, bm, fw, bw, rss, label = sys.argv[1:]
+name, fm, bm, fw, bw, rss, label, sm, fmt = sys.argv[1:]
 print(json.dumps({"name": name, "ferry_s": float(fm), "baseline": label, "baseline_s": float(bm),
                   "ratio": round(float(bm) / float(fm), 2), "wire_bytes": int(fw), "baseline_wire_bytes": int(bw),
-                  "agent_peak_rss_mib": round(int(rss) / 1024, 1)}))
+                  "agent_peak_rss_mib": round(int(rss) / 1024, 1), "ferry_sync_s": float(sm),
+                  "sync_ratio": round(float(bm) / float(sm), 2) if float(sm) > 0 else None, "image_format": fmt}))
 PY
 }
 run_ferry_cleartext() { TLS=off run_ferry; }
@@ -298,7 +300,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 print(f"{'comparison':<20} {'ferry s':>8} {'baseline s':>11} {'ratio':>6} {'ferry wire':>12} {'baseline wire':>14}  {'ferry sync s (ratio)':>20}")
 for r in d["comparisons"]:
-    sync = f"{r['ferry_sync_s']:>8.2f} ({r['sync_ratio']:.2f})" if "ferry_sync_s" in r else ""
+    sync = f"{r['ferry_sync_s']:>8.2f} ({r['sync_ratio']:.2f})" if r.get("sync_ratio") else ""
     if "changed_bytes" in r:
         sync += f"  changed {r['changed_bytes']/2**20:.0f} MiB, wire/changed {r['wire_per_changed']}, full re-copy {r['full_recopy_s']:.2f} s"
     print(f"{r['name']:<20} {r['ferry_s']:>8.2f} {r['baseline_s']:>11.2f} {r['ratio']:>6.2f} {r['wire_bytes']/2**20:>9.0f} MiB {r['baseline_wire_bytes']/2**20:>11.0f} MiB  {sync:>20}")

@@ -113,7 +113,8 @@ internal static class MigrateCommand
             log.Information("Migration finished: {SourceBytes} source bytes, {WireBytes} wire bytes in {Seconds} s", result.SourceBytes, result.WireBytes,
                 result.Elapsed.TotalSeconds);
             Console.Error.WriteLine($"Sent {InventoryText.Size(result.SourceBytes)} of {InventoryText.Size(result.DiskBytes)} disk space " +
-                $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s.");
+                $"as {InventoryText.Size(result.WireBytes)} on the wire in {result.Elapsed.TotalSeconds:0.0} s" +
+                (result.SyncElapsed is { } synced ? $" (the receiver held it all after {synced.TotalSeconds:0.0} s, then stored the images)." : "."));
             if (result.FrozenFor is { } frozen)
             {
                 Console.Error.WriteLine($"Filesystems frozen for the last pass: {frozen.TotalSeconds:0.000} s (bound {options.FreezeBound.TotalSeconds:0.#} s).");
