@@ -26,12 +26,13 @@ public sealed class IncrementalJobTests : IDisposable
     private readonly JobDispatcher _dispatcher = new();
     private readonly ControlPlane _plane;
     private readonly List<string> _tokens = [];
+    private readonly List<string> _discarded = [];
 
     public IncrementalJobTests()
     {
         _store = new SqliteControlStore(_dir["ferry.db"]);
         _plane = new ControlPlane(_store, SecretBox.OpenOrCreate(_dir["secret.key"]), _dispatcher,
-            new ReceiverLink("", 8080, 8703, new string('f', 64), (t, _) => _tokens.Add(t), t => _tokens.Remove(t)), _clock, TimeSpan.FromSeconds(30));
+            new ReceiverLink("", 8080, 8703, new string('f', 64), (t, _) => _tokens.Add(t), t => _tokens.Remove(t), _discarded.Add), _clock, TimeSpan.FromSeconds(30));
     }
 
     public void Dispose() => _dir.Dispose();
@@ -52,6 +53,20 @@ public sealed class IncrementalJobTests : IDisposable
         Assert.Equal(5u, assignment.Keep);
         Assert.False(assignment.FinalCycle);
         Assert.Contains(assignment.ReceiverToken, _tokens);
+    }
+
+    [Fact]
+    public void Act_CancelWhileWaiting_TheReceiverDropsTheWorkingImagesOfThatSource()
+    {
+        var (source, job) = NewIncrementalJob();
+        _plane.Act(job.Id, "start");
+        Report(source, job.Id, "cycle", cycle: 1);
+        Assert.Empty(_discarded);
+
+        var cancelled = _plane.Act(job.Id, "cancel");
+
+        Assert.Equal(JobState.Deleting, cancelled.State);
+        Assert.Equal([source], _discarded);
     }
 
     [Fact]
