@@ -119,7 +119,7 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         // The session of an interrupted attempt closes first: that seals its digests.
         sessions.CloseSessionsOf(request.SourceName);
         var work = CycleStore.WorkDirectory(directory);
-        var held = request.Disks.Select(d => Path.Combine(work, d.Name + ".raw")).Where(File.Exists).Sum(AllocatedBytes);
+        var held = request.Disks.Select(d => Path.Combine(work, d.Name + ".raw")).Where(File.Exists).Sum(ImageFileTarget.AllocatedBytesOf);
         // The working images grow by what is new; the cycle's copy takes the data once more (twice while it is converted).
         CheckSpace(Math.Max(0, planned - held) + (planned * (format == ImageFormat.Raw ? 1 : 2)), 1, format);
         var targets = new Dictionary<uint, IDiskTarget>();
@@ -164,12 +164,6 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         {
             throw Refuse(ErrorCode.InvalidRequest, StatusCode.InvalidArgument, $"an incremental job keeps 1 to 100 images, not {spec.Keep}");
         }
-    }
-
-    private static long AllocatedBytes(string path)
-    {
-        using var handle = File.OpenHandle(path);
-        return Disks.Files.PosixFiles.Stat(handle).Blocks * 512;
     }
 
     /// <summary>

@@ -121,7 +121,7 @@ public sealed class DigestFile : IDisposable
                     var stop = Math.Min(start + RegionDigest.RegionBytes, _diskBytes);
                     var whole = start >= offset && stop <= end;
                     var hash = !whole ? RegionDigest.Unknown
-                        : zeros ? RegionDigest.Hash(ZeroRegion.AsSpan(0, (int)(stop - start)))
+                        : zeros ? (stop - start == RegionDigest.RegionBytes ? ZeroRegionHash : RegionDigest.Hash(ZeroRegion.AsSpan(0, (int)(stop - start))))
                         : data.Length > 0 ? RegionDigest.Hash(data[(int)(start - offset)..(int)(stop - offset)])
                         : RegionDigest.Unknown;
                     BinaryPrimitives.WriteUInt128LittleEndian(buffer.AsSpan(i * RegionDigest.HashBytes), hash);
@@ -136,6 +136,9 @@ public sealed class DigestFile : IDisposable
     }
 
     private static readonly byte[] ZeroRegion = new byte[RegionDigest.RegionBytes];
+
+    /// <summary>The hash of a whole region of zeros, taken once: a rebuild hashes every hole of the image as this.</summary>
+    private static readonly UInt128 ZeroRegionHash = RegionDigest.Hash(ZeroRegion);
 
     private bool IsSealedFor(string imagePath)
     {

@@ -57,7 +57,16 @@ public sealed class ImageFileTarget : IDiskTarget
     }
 
     /// <summary>Bytes the image occupies on the receiver's disk (it is sparse).</summary>
-    public long AllocatedBytes => Disks.Files.PosixFiles.Stat(_handle).Blocks * 512;
+    public long AllocatedBytes => AllocatedBytesOf(_handle);
+
+    /// <summary>Bytes the image at <paramref name="path"/> occupies on the receiver's disk.</summary>
+    public static long AllocatedBytesOf(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return AllocatedBytesOf(handle);
+    }
+
+    private static long AllocatedBytesOf(SafeFileHandle handle) => Disks.Files.PosixFiles.Stat(handle).Blocks * 512;
 
     /// <summary>Creates an empty sparse image of <paramref name="size"/> bytes (anything unwritten reads as zeros).</summary>
     public static ImageFileTarget Create(string path, long size)

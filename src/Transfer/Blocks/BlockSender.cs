@@ -146,26 +146,21 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
         {
             var data = chunk.Data;
             var held = chunk.Held!;
+            var regions = (data.Length + RegionDigest.RegionBytes - 1) / RegionDigest.RegionBytes;
             var runStart = -1;
-            for (var i = 0; ; i++)
+            // One step past the last region closes a run that reaches the end of the chunk.
+            for (var i = 0; i <= regions; i++)
             {
                 var start = i * RegionDigest.RegionBytes;
-                var changed = start < data.Length
-                    && RegionDigest.Hash(data.Slice(start, Math.Min(RegionDigest.RegionBytes, data.Length - start))) is var hash
-                    && (held[i] == RegionDigest.Unknown || held[i] != hash);
+                var changed = i < regions && IsChanged(data[start..Math.Min(data.Length, start + RegionDigest.RegionBytes)], held[i]);
                 if (changed && runStart < 0)
                 {
                     runStart = start;
                 }
                 else if (!changed && runStart >= 0)
                 {
-                    var end = Math.Min(start, data.Length);
-                    frames.Add(Encode(chunk.Disk, chunk.Offset + runStart, data[runStart..end]));
+                    frames.Add(Encode(chunk.Disk, chunk.Offset + runStart, data[runStart..Math.Min(start, data.Length)]));
                     runStart = -1;
-                }
-                if (start >= data.Length)
-                {
-                    break;
                 }
             }
             progress.AddUnchanged(data.Length - frames.Sum(f => (long)f.Header.Length));
@@ -186,6 +181,9 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
             }
         }
     }
+
+    /// <summary>Whether the receiver holds other bytes for this region than <paramref name="region"/> (or nothing known).</summary>
+    private static bool IsChanged(ReadOnlySpan<byte> region, UInt128 held) => held == RegionDigest.Unknown || held != RegionDigest.Hash(region);
 
     private EncodedFrame Encode(uint disk, long offset, ReadOnlySpan<byte> data)
     {
