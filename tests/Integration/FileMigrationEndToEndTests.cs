@@ -125,6 +125,56 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RepeatSyncs_OnTheLastSyncsIndex_FollowReplacementsAndDeletions_AndADiskTouchedSinceIsCheckedAgain()
+    {
+        using var dir = new TempDir();
+        var src = dir["src"];
+        using var source = FileSourceBuilder.Build(dir, src);
+        await using var receiver = await ReceiverFixture.StartAsync(dir["out"]);
+        var work = Path.Combine(dir["out"], "fm", "work");
+        Migrate(dir, receiver, src);
+        foreach (var tree in new[] { "tree-0.index", "tree-1.index" })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(work, tree)));
+        }
+
+        // What an index must not hide: a directory gone with all it held, a file become a directory and a
+        // directory a file, and metadata changed with the size and time kept (owner, mode, an xattr, a symlink's target).
+        Sh.Bash($"""
+            cd {src}
+            rm -r d03
+            g=$(ls -d d06/s6/* | head -1); rm "$g"; mkdir "$g"; echo inside > "$g/new"
+            rm -r d04/s4; echo now-a-file > d04/s4
+            f=$(ls d07/s0/* | head -1); touch -r "$f" /tmp/ferry-keep-time.$$
+            chown 1234:5678 "$f"; chmod 0640 "$f"; setfattr -n user.changed -v yes "$f"; touch -r /tmp/ferry-keep-time.$$ "$f"; rm /tmp/ferry-keep-time.$$
+            ln -sfn /elsewhere link-to-text; touch -h -d '2021-05-05 10:00:00.123456789' link-to-text
+            touch -d '2020-01-01' d08
+            """);
+        var second = Migrate(dir, receiver, src);
+        output.WriteLine($"second sync, on the first's index: {second}");
+        using (var image = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true))
+        {
+            Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(image, dir["tgt"])));
+            image.UnmountAll();
+        }
+
+        // Someone changes the working disk between syncs: a file removed and a stray one added. The disk is no longer the
+        // one the index was sealed with, so the next sync checks every entry on it and puts both right.
+        using (var disk = LoopDisk.Create(Path.Combine(work, "vda.raw"), 0))
+        {
+            var mounted = disk.Mount(2, dir["w"]);
+            File.Delete(Path.Combine(mounted, "etc", "app.conf"));
+            File.WriteAllText(Path.Combine(mounted, "stray"), "not from the source");
+            disk.UnmountAll();
+        }
+        var third = Migrate(dir, receiver, src);
+        output.WriteLine($"third sync, on a disk changed since: {third}");
+        Assert.Equal(1, third.GetProperty("whole_files").GetInt64());
+        using var final = LoopDisk.Create(Path.Combine(dir["out"], "fm", "vda.raw"), 0, readOnly: true);
+        Assert.Equal("", FileSourceBuilder.Differences(src, MountTarget(final, dir["tgt"])));
+    }
+
+    [Fact]
     public async Task IncrementalFileJob_TwoCyclesThenCutover_SendsDeltasKeepsTwoCyclesImagesAndTheLastEqualsTheSource()
     {
         using var dir = new TempDir();

@@ -40,6 +40,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
         _linked.Clear();
         var rootStatus = PosixFiles.Stat(_root);
         yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
+        using var prefetch = new InodePrefetch(_root, rootStatus.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
         var stack = new Stack<WalkFrame>();
         stack.Push(new WalkFrame(PosixFiles.OpenDirectoryAt(_root, "."u8), [], Names(_root)));
         try
@@ -54,6 +55,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
                     continue;
                 }
                 var name = top.Names[top.Next++];
+                prefetch.Walked();
                 if (!PosixFiles.TryStatAt(top.Handle, name, out var status))
                 {
                     continue; // vanished since the directory was listed

@@ -273,6 +273,31 @@ public static unsafe class PosixFiles
     /// <summary>The next hole at or after <paramref name="offset"/> (the end of the file counts as one), or -1 past the end.</summary>
     public static long SeekHole(SafeFileHandle handle, long offset) => Seek(handle, offset, Libc.SeekHole);
 
+    /// <summary>
+    /// Writes all of <paramref name="data"/> at <paramref name="offset"/> with pwrite. Unlike RandomAccess.Write it
+    /// asks nothing of the descriptor first (that costs an lseek per file: 50,000 of them for 50,000 small files).
+    /// </summary>
+    public static void WriteAt(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
+    {
+        fixed (byte* p = data)
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var n = Libc.PWrite(Fd(handle), p + done, (nuint)(data.Length - done), offset + done);
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == 4)
+                    {
+                        continue; // EINTR
+                    }
+                    throw Fail("write", "(descriptor)");
+                }
+                done += (int)n;
+            }
+        }
+    }
+
     public static void Truncate(SafeFileHandle handle, long length)
     {
         if (Libc.Ftruncate(Fd(handle), length) != 0)

@@ -52,6 +52,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     public static partial int OpenAt(int dirfd, byte* name, int flags, uint mode);
 
+    [LibraryImport(Library, EntryPoint = "pwrite64", SetLastError = true)]
+    public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 

@@ -22,6 +22,9 @@ public sealed class FileTargetBoot
     {
     }
 
+    /// <summary>Whether the fix-up changed files in the target filesystems (so they no longer hold just what was synced).</summary>
+    public bool ChangedFiles { get; private set; }
+
     public static async Task<FileTargetBoot> PlanAsync(TargetDisks disks, ILogger log, CancellationToken ct)
     {
         var boot = new FileTargetBoot();
@@ -50,7 +53,9 @@ public sealed class FileTargetBoot
             var bootPartition = partitions.FirstOrDefault(p => p.MountPoint == "/boot");
             using var rootFs = new TargetRoot(disks.Trees[root.Tree].MountPath);
             using var bootFs = bootPartition is null ? null : new TargetRoot(disks.Trees[bootPartition.Tree].MountPath);
-            await SystemFixup.Plan(rootFs, bootFs, references).ApplyAsync(log, ct);
+            var fixup = SystemFixup.Plan(rootFs, bootFs, references);
+            boot.ChangedFiles = fixup.ChangesFiles;
+            await fixup.ApplyAsync(log, ct);
         }
         if (layout.BootMode != "bios")
         {

@@ -68,6 +68,9 @@ public sealed class SystemFixup
         return fixup;
     }
 
+    /// <summary>Whether applying changes anything in the target filesystems.</summary>
+    public bool ChangesFiles => _edits.Count > 0 || _initramfs is not null;
+
     /// <summary>Writes the planned changes (the filesystems must be mounted read-write), logging each with its file and reason.</summary>
     public async Task ApplyAsync(ILogger log, CancellationToken ct)
     {

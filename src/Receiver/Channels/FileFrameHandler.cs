@@ -38,7 +38,7 @@ internal sealed class FileFrameHandler(ReceiveSession session, FrameWriter write
                 {
                     throw new ProtocolException("a file entry does not parse: " + e.Message);
                 }
-                if (applier.Apply(entry, h.Sequence) is { } need)
+                if (applier.Apply(entry, h.Sequence, TreeIndex.HashOf(frame.Payload)) is { } need)
                 {
                     var checksum = XxHash3.HashToUInt64(need.Signature);
                     await writer.WriteControlAsync(new FrameHeader(FrameType.Need, FrameFlags.None, h.Disk, (uint)need.BlockSize, (ulong)need.Kind, h.Sequence,

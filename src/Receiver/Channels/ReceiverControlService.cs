@@ -428,8 +428,13 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
                 try
                 {
                     boot = await FileTargetBoot.PlanAsync(layout, logger, context.CancellationToken);
+                    if (boot.ChangedFiles)
+                    {
+                        layout.ForgetIndexes();
+                    }
                     await layout.DetachAsync(context.CancellationToken);
                     await boot.InstallAsync(logger, context.CancellationToken);
+                    layout.SaveIndexes();
                 }
                 catch (IOException e)
                 {

@@ -60,6 +60,9 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
     /// <summary>The name was a directory on the target when the file was announced; it goes when the file takes its place.</summary>
     public bool ReplacesDirectory { get; init; }
 
+    /// <summary>The entry's hash, recorded in the tree's index once the file is in place.</summary>
+    public UInt128 Hash { get; init; }
+
     /// <summary>Whether the file's directory is held open for it (see DirectoryState.InFlight).</summary>
     public bool HoldsParent { get; set; }
 
@@ -102,7 +105,7 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
                 }
                 end += next;
             }
-            RandomAccess.Write(Temp, data[start..end], _position + start);
+            PosixFiles.WriteAt(Temp, data[start..end], _position + start);
             _writtenEnd = Math.Max(_writtenEnd, _position + end);
             start = end;
         }

@@ -39,12 +39,15 @@ internal sealed class TreeApplier : IDisposable
     private long _pendingLinkBytes;
     private const long MaxPendingLinkBytes = 64L << 20;
     private bool _xattrWarned;
+    private readonly TreeIndex _index;
 
     /// <param name="posixMetadata">Whether the filesystem keeps owners, modes and xattrs (not vfat).</param>
-    public TreeApplier(string rootPath, bool posixMetadata, ILogger log)
+    /// <param name="index">What the target held after the last complete sync; kept up to date as entries are applied.</param>
+    public TreeApplier(string rootPath, bool posixMetadata, ILogger log, TreeIndex? index = null)
     {
         _posix = posixMetadata;
         _log = log;
+        _index = index ?? TreeIndex.Unknown();
         _root = PosixFiles.OpenDirectory(rootPath);
         RemoveTree(_root, Staging);
         PosixFiles.MkdirAt(_root, Staging, 0x1C0);
@@ -54,20 +57,23 @@ internal sealed class TreeApplier : IDisposable
     public TreeStats Stats { get; } = new();
 
     /// <summary>Applies one entry; for a regular file, says what the agent must send.</summary>
+    /// <param name="hash">The entry's <see cref="TreeIndex.HashOf"/> as it arrived (computed when not given).</param>
     /// <exception cref="FerryException">E_PATH_UNSAFE or E_PROTOCOL: the entry is refused and nothing was written for it.</exception>
-    public FileNeed? Apply(FileEntry entry, ulong id)
+    public FileNeed? Apply(FileEntry entry, ulong id, UInt128? hash = null)
     {
         var path = entry.Path.Span;
         EntryPath.Check(path, "entry path");
         CheckMetadata(entry);
         Stats.Entries++;
+        var entryHash = hash ?? TreeIndex.HashOf(Google.Protobuf.MessageExtensions.ToByteArray(entry));
         if (path.IsEmpty)
         {
             if (entry.Kind != FileKind.Directory)
             {
                 throw new ProtocolException("the root of a tree must be a directory");
             }
-            OpenDirectory(_root, "."u8, string.Empty, entry);
+            // The root's times always change: the staging directory comes and goes in it.
+            OpenDirectory(string.Empty, entry, entryHash, matched: false);
             return null;
         }
         var (parent, name) = EntryPath.Split(path);
@@ -78,21 +84,49 @@ internal sealed class TreeApplier : IDisposable
         }
         var key = EntryPath.Key(path);
         var parentKey = EntryPath.Key(parent);
-        if (_open.TryGetValue(parentKey, out var open) && !open.Ended)
+        _open.TryGetValue(parentKey, out var open);
+        if (open is { Ended: false })
         {
             open.Seen.Add(EntryPath.Key(name));
+        }
+        // What the last sync left here exactly (a hard link is always checked: its file may have been replaced since).
+        var matched = entry.Kind != FileKind.Hardlink && _index.Matches(key, entryHash);
+        if (matched && entry.Kind != FileKind.Directory)
+        {
+            Stats.Unchanged += entry.Kind == FileKind.Regular ? 1 : 0;
+            return entry.Kind == FileKind.Regular ? FileNeed.Nothing : null;
+        }
+        if (!matched && open is not null)
+        {
+            open.Touched = true;
+        }
+        if (entry.Kind == FileKind.Directory)
+        {
+            if (!matched)
+            {
+                _index.Unset(key);
+                using var parentDir = Resolve(parent);
+                if (_index.KnowsAbsent(key))
+                {
+                    PosixFiles.MkdirAt(parentDir.Handle, name, 0x1C0);
+                }
+                else if (!PosixFiles.TryStatAt(parentDir.Handle, name, out var existing) || !existing.IsDirectory)
+                {
+                    RemoveTree(parentDir.Handle, name);
+                    _index.Forget(key);
+                    PosixFiles.MkdirAt(parentDir.Handle, name, 0x1C0);
+                }
+            }
+            OpenDirectory(key, entry, entryHash, matched);
+            return null;
+        }
+        if (entry.Kind != FileKind.Regular)
+        {
+            _index.Forget(key);
         }
         using var dir = Resolve(parent);
         switch (entry.Kind)
         {
-            case FileKind.Directory:
-                if (!PosixFiles.TryStatAt(dir.Handle, name, out var existing) || !existing.IsDirectory)
-                {
-                    RemoveTree(dir.Handle, name);
-                    PosixFiles.MkdirAt(dir.Handle, name, 0x1C0);
-                }
-                OpenDirectory(dir.Handle, name, key, entry);
-                return null;
             case FileKind.Symlink:
                 if (entry.Link.IsEmpty || entry.Link.Length > EntryPath.MaxLength || entry.Link.Span.IndexOf((byte)0) >= 0)
                 {
@@ -101,6 +135,7 @@ internal sealed class TreeApplier : IDisposable
                 RemoveTree(dir.Handle, name);
                 PosixFiles.SymlinkAt(entry.Link.Span, dir.Handle, name);
                 ApplyMetadata(dir.Handle, name, entry, symlink: true);
+                _index.Record(key, entryHash);
                 return null;
             case FileKind.CharDevice or FileKind.BlockDevice or FileKind.Fifo or FileKind.Socket:
                 RemoveTree(dir.Handle, name);
@@ -108,6 +143,7 @@ internal sealed class TreeApplier : IDisposable
                 var device = entry.Kind is FileKind.CharDevice or FileKind.BlockDevice;
                 PosixFiles.MknodAt(dir.Handle, name, TypeBits(entry.Kind) | (entry.Mode & 0xFFF), device ? entry.RdevMajor : 0, device ? entry.RdevMinor : 0);
                 ApplyMetadata(dir.Handle, name, entry, symlink: false);
+                _index.Record(key, entryHash);
                 return null;
             case FileKind.Hardlink:
                 EntryPath.Check(entry.Link.Span, "hard link target");
@@ -116,6 +152,8 @@ internal sealed class TreeApplier : IDisposable
                 {
                     throw new ProtocolException($"hard link '{EntryPath.Show(path)}' names itself");
                 }
+                // Known as a name of its directory (never matched: its file may be replaced).
+                _index.Record(key, entryHash);
                 if (_inFlightByPath.ContainsKey(target))
                 {
                     // The file it links to is still arriving: link once it is in place.
@@ -130,7 +168,7 @@ internal sealed class TreeApplier : IDisposable
                 CreateLink(entry.Link.ToByteArray(), dir.Handle, name);
                 return null;
             case FileKind.Regular:
-                return StartFile(entry, id, dir.Handle, parent, name, key);
+                return StartFile(entry, entryHash, id, dir.Handle, parent, name, key);
             default:
                 throw new ProtocolException($"entry '{EntryPath.Show(path)}' has unknown kind {entry.Kind}");
         }
@@ -215,6 +253,7 @@ internal sealed class TreeApplier : IDisposable
                 PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
                 using var dir = Resolve(file.Parent);
                 RemoveTree(dir.Handle, file.Name);
+                _index.Forget(key);
                 if (_pendingLinks.Remove(key, out var links))
                 {
                     _pendingLinkBytes -= links.Sum(l => (long)l.Length);
@@ -243,11 +282,18 @@ internal sealed class TreeApplier : IDisposable
         {
             throw new ProtocolException($"directory end for '{EntryPath.Show(path)}', which is not open");
         }
-        foreach (var name in PosixFiles.ReadDirectory(open.Handle))
+        // The names it holds: as the index knows them, or as the target lists them.
+        var isRoot = path.IsEmpty;
+        var held = _index.ChildrenOf(key)?.Select(n => System.Text.Encoding.Latin1.GetBytes(n)).ToList()
+            ?? PosixFiles.ReadDirectory(HandleOf(open)).Where(n => !(isRoot && n.AsSpan().SequenceEqual(Staging))).ToList();
+        foreach (var name in held)
         {
-            if (!open.Seen.Contains(EntryPath.Key(name)) && !(path.IsEmpty && name.AsSpan().SequenceEqual(Staging)))
+            var nameKey = EntryPath.Key(name);
+            if (!open.Seen.Contains(nameKey))
             {
-                RemoveTree(open.Handle, name);
+                RemoveTree(HandleOf(open), name);
+                _index.Forget(key.Length == 0 ? nameKey : key + "/" + nameKey);
+                open.Touched = true;
                 Stats.Deleted++;
             }
         }
@@ -274,7 +320,12 @@ internal sealed class TreeApplier : IDisposable
         _open.Remove(key);
         using (open)
         {
-            PosixFiles.SetTimesAt(open.Handle, "."u8, Access(open.Entry), Modify(open.Entry));
+            if (!open.Matched || open.Touched)
+            {
+                PosixFiles.SetTimesAt(HandleOf(open), "."u8, Access(open.Entry), Modify(open.Entry));
+            }
+            // Known once its times are right.
+            _index.Record(key, open.Hash);
         }
     }
 
@@ -305,21 +356,25 @@ internal sealed class TreeApplier : IDisposable
         _open.Clear();
         PreservingTimes(_root, () => RemoveTree(_root, Staging));
         PosixFiles.SyncFilesystem(_root);
+        _index.Complete = true;
     }
 
-    private FileNeed StartFile(FileEntry entry, ulong id, SafeFileHandle dir, byte[] parent, byte[] name, string key)
+    private FileNeed StartFile(FileEntry entry, UInt128 hash, ulong id, SafeFileHandle dir, byte[] parent, byte[] name, string key)
     {
         if (_inFlight.Count >= MaxInFlight || _inFlight.ContainsKey(id) || _inFlightByPath.ContainsKey(key))
         {
             throw new ProtocolException($"file id {id} is already in flight, or more than {MaxInFlight} files are");
         }
-        var exists = PosixFiles.TryStatAt(dir, name, out var current);
+        FileStatus current = default;
+        var exists = !_index.KnowsAbsent(key) && PosixFiles.TryStatAt(dir, name, out current);
         if (exists && current.IsRegular && current.Size == (long)entry.Size && current.Modify == Modify(entry))
         {
             ApplyMetadata(dir, name, entry, symlink: false, current: current);
+            _index.Record(key, hash);
             Stats.Unchanged++;
             return FileNeed.Nothing;
         }
+        _index.Unset(key);
 
         var tempName = IncomingFile.TempNameOf(id);
         SafeFileHandle temp;
@@ -347,6 +402,7 @@ internal sealed class TreeApplier : IDisposable
             var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize)
             {
                 ReplacesDirectory = exists && current.IsDirectory,
+                Hash = hash,
             };
             _inFlight[id] = file;
             _inFlightByPath[key] = id;
@@ -376,14 +432,17 @@ internal sealed class TreeApplier : IDisposable
         ApplyNewFileMetadata(file.TempName, file.Entry);
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
+        var key = EntryPath.Key(path);
         PreservingTimesUnlessOpen(file.Parent, dir.Handle, () =>
         {
             if (file.ReplacesDirectory)
             {
                 RemoveTree(dir.Handle, file.Name);
+                _index.Forget(key);
             }
             PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
         });
+        _index.Record(key, file.Hash);
         Stats.FilesWritten++;
         if (_pendingLinks.Remove(EntryPath.Key(path), out var links))
         {
@@ -421,15 +480,38 @@ internal sealed class TreeApplier : IDisposable
         PosixFiles.LinkAt(targetDir.Handle, targetName, dir, name);
     }
 
-    private void OpenDirectory(SafeFileHandle parent, ReadOnlySpan<byte> name, string key, FileEntry entry)
+    /// <param name="matched">The index holds the directory as it is: nothing to set, and no handle until one is needed.</param>
+    private void OpenDirectory(string key, FileEntry entry, UInt128 hash, bool matched)
     {
         if (_open.ContainsKey(key) || _open.Count >= MaxOpenDirectories)
         {
             throw new ProtocolException($"directory '{EntryPath.Show(entry.Path.Span)}' is announced twice, or too many directories are open");
         }
-        var handle = PosixFiles.OpenDirectoryAt(parent, name);
-        _open[key] = new DirectoryState(handle, entry);
-        ApplyMetadata(handle, "."u8, entry, symlink: false, times: false);
+        var open = new DirectoryState(entry.Path.ToByteArray(), entry, hash, matched);
+        _open[key] = open;
+        if (!matched)
+        {
+            ApplyMetadata(HandleOf(open), "."u8, entry, symlink: false, times: false);
+        }
+    }
+
+    /// <summary>An open directory's handle, opened on first use (from its parent, never through a symlink).</summary>
+    private SafeFileHandle HandleOf(DirectoryState open)
+    {
+        if (open.Handle is null)
+        {
+            if (open.Path.Length == 0)
+            {
+                open.Handle = PosixFiles.OpenDirectoryAt(_root, "."u8);
+            }
+            else
+            {
+                var (parent, name) = EntryPath.Split(open.Path);
+                using var dir = Resolve(parent);
+                open.Handle = OpenChildDirectory(dir, name, open.Path);
+            }
+        }
+        return open.Handle;
     }
 
     /// <param name="current">What the target already has, when known: what already matches is left alone (an unchanged file costs a stat and a listxattr).</param>
@@ -568,7 +650,7 @@ internal sealed class TreeApplier : IDisposable
     {
         if (_open.TryGetValue(EntryPath.Key(path), out var open))
         {
-            return new DirectoryLease(open.Handle, owned: false);
+            return new DirectoryLease(HandleOf(open), owned: false);
         }
         var current = new DirectoryLease(_root, owned: false);
         if (path.Length == 0)
@@ -580,23 +662,32 @@ internal sealed class TreeApplier : IDisposable
             SafeFileHandle next;
             try
             {
-                next = PosixFiles.OpenDirectoryAt(current.Handle, path.AsSpan()[range]);
+                next = OpenChildDirectory(current, path.AsSpan()[range], path);
             }
-            catch (PosixException e) when (e.Errno is PosixException.NotDirectory or PosixException.Loop)
+            finally
             {
                 current.Dispose();
-                throw new FerryException(ErrorCode.PathUnsafe,
-                    $"'{EntryPath.Show(path)}' leads through something that is not a directory on the target (a symlink is never followed)");
             }
-            catch (PosixException e) when (e.Errno == PosixException.NoEntry)
-            {
-                current.Dispose();
-                throw new ProtocolException($"directory '{EntryPath.Show(path)}' does not exist on the target: entries must follow their directory");
-            }
-            current.Dispose();
             current = new DirectoryLease(next, owned: true);
         }
         return current;
+    }
+
+    private static SafeFileHandle OpenChildDirectory(DirectoryLease dir, ReadOnlySpan<byte> name, byte[] path)
+    {
+        try
+        {
+            return PosixFiles.OpenDirectoryAt(dir.Handle, name);
+        }
+        catch (PosixException e) when (e.Errno is PosixException.NotDirectory or PosixException.Loop)
+        {
+            throw new FerryException(ErrorCode.PathUnsafe,
+                $"'{EntryPath.Show(path)}' leads through something that is not a directory on the target (a symlink is never followed)");
+        }
+        catch (PosixException e) when (e.Errno == PosixException.NoEntry)
+        {
+            throw new ProtocolException($"directory '{EntryPath.Show(path)}' does not exist on the target: entries must follow their directory");
+        }
     }
 
     private IncomingFile Find(ulong id) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Ferry.Receiver.Files;
 using Ferry.Receiver.Hosting;
 using Ferry.Transfer.Files;
 using Ferry.Transfer.Protocol;
@@ -19,6 +20,7 @@ public sealed class TargetDisks
     private const string LayoutFile = "layout.pb";
     private readonly List<(LayoutDisk Disk, string Raw, string? Loop)> _disks;
     private readonly Dictionary<uint, TreeTarget> _trees;
+    private readonly Dictionary<uint, TreeIndex> _indexes = [];
     private readonly ILogger _log;
 
     private TargetDisks(string workDirectory, TargetLayout layout, List<(LayoutDisk, string, string?)> disks, Dictionary<uint, TreeTarget> trees, bool reused,
@@ -97,6 +99,24 @@ public sealed class TargetDisks
             var reused = new TargetDisks(workDirectory, layout, [], [], reused: true, log);
             try
             {
+                // Before anything touches the disks: an index counts only if its disk is as it was sealed.
+                foreach (var disk in layout.Disks)
+                {
+                    var identity = Targets.ImageIdentity.Of(RawPath(workDirectory, disk));
+                    foreach (var part in FileTrees(disk))
+                    {
+                        var index = TreeIndex.Consume(IndexPath(workDirectory, part.Tree), identity);
+                        reused._indexes[part.Tree] = index;
+                        if (index.Known)
+                        {
+                            log.LogInformation("Tree {Tree}: the last sync's index of {Count} entries holds; unchanged entries are not checked on the disk", part.Tree, index.Count);
+                        }
+                        else
+                        {
+                            log.LogInformation("Tree {Tree}: no index of the last sync holds for this disk; every entry is checked on the disk", part.Tree);
+                        }
+                    }
+                }
                 await reused.AttachAsync(layout, format: false, ct);
                 return reused;
             }
@@ -158,6 +178,28 @@ public sealed class TargetDisks
         _disks.Clear();
     }
 
+    /// <summary>
+    /// Once the disks are detached and final: saves the index of each tree applied completely in this
+    /// session, sealed with its disk's identity, so that the next sync needs not check unchanged entries.
+    /// </summary>
+    public void SaveIndexes()
+    {
+        foreach (var disk in Layout.Disks)
+        {
+            var raw = RawPath(WorkDirectory, disk);
+            foreach (var part in FileTrees(disk))
+            {
+                if (_indexes.TryGetValue(part.Tree, out var index) && index.Complete)
+                {
+                    index.Save(IndexPath(WorkDirectory, part.Tree), Targets.ImageIdentity.Of(raw));
+                }
+            }
+        }
+    }
+
+    /// <summary>Something other than the sync changed the trees (the boot fix-up): the next sync checks every entry against them.</summary>
+    public void ForgetIndexes() => _indexes.Clear();
+
     /// <summary>Detaches and removes the working copy (a cancelled job leaves nothing behind).</summary>
     public async Task DiscardAsync(CancellationToken ct)
     {
@@ -193,7 +235,13 @@ public sealed class TargetDisks
                 // nosuid, nodev: a setuid program or a device node the source sent (as it may) is never in effect on the receiver.
                 var options = part.Filesystem switch { "xfs" => "nouuid", "ext4" => "noinit_itable", _ => "defaults" } + ",nosuid,nodev";
                 await ExternalTool.RunAsync("mount", ct, "-t", part.Filesystem, "-o", options, device, mount);
-                _trees[part.Tree] = new TreeTarget(part.Tree, mount, part.Filesystem);
+                if (format)
+                {
+                    using var root = Disks.Files.PosixFiles.OpenDirectory(mount);
+                    _indexes[part.Tree] = TreeIndex.Fresh(Disks.Files.PosixFiles.ReadDirectory(root).Select(n => EntryPath.Key(n)));
+                }
+                _trees[part.Tree] = new TreeTarget(part.Tree, mount, part.Filesystem,
+                    _indexes.TryGetValue(part.Tree, out var index) ? index : _indexes[part.Tree] = TreeIndex.Unknown());
             }
         }
     }
@@ -318,4 +366,10 @@ public sealed class TargetDisks
     }
 
     private static string RawPath(string workDirectory, LayoutDisk disk) => Path.Combine(workDirectory, disk.Name + ".raw");
+
+    /// <summary>The partitions of a disk that hold a tree of files (not block-copied, not swap).</summary>
+    private static IEnumerable<LayoutPartition> FileTrees(LayoutDisk disk) =>
+        disk.Partitions.Where(p => !LayoutRules.IsBlock(p) && p.Filesystem != "swap");
+
+    private static string IndexPath(string workDirectory, uint tree) => Path.Combine(workDirectory, "tree-" + tree.ToString(CultureInfo.InvariantCulture) + ".index");
 }

@@ -2,8 +2,11 @@ using Ferry.Receiver.Files;
 
 namespace Ferry.Receiver.Layout;
 
-/// <summary>One target filesystem of a file replication, mounted on the receiver, and its applier while a tree is arriving.</summary>
-public sealed class TreeTarget(uint tree, string mountPath, string filesystem) : IDisposable
+/// <summary>
+/// One target filesystem of a file replication, mounted on the receiver, its applier while a tree is
+/// arriving, and the index of what it holds (kept across the connections of a session).
+/// </summary>
+public sealed class TreeTarget(uint tree, string mountPath, string filesystem, TreeIndex index) : IDisposable
 {
     private readonly Lock _lock = new();
     private TreeApplier? _applier;
@@ -13,6 +16,8 @@ public sealed class TreeTarget(uint tree, string mountPath, string filesystem) :
     public string MountPath { get; } = mountPath;
 
     public string Filesystem { get; } = filesystem;
+
+    internal TreeIndex Index { get; } = index;
 
     /// <summary>Whether the tree was completed in this session.</summary>
     public bool Complete { get; private set; }
@@ -27,7 +32,7 @@ public sealed class TreeTarget(uint tree, string mountPath, string filesystem) :
                 throw new Transfer.Errors.ProtocolException($"tree {Tree} is already being applied by another connection");
             }
             Complete = false;
-            return _applier = new TreeApplier(MountPath, Filesystem != "vfat", log);
+            return _applier = new TreeApplier(MountPath, Filesystem != "vfat", log, Index);
         }
     }
 

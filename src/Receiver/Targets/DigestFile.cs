@@ -89,7 +89,7 @@ public sealed class DigestFile : IDisposable
     public void Seal(string imagePath)
     {
         Posix.Fsync(_handle, "digest");
-        WriteHeader(Identity(imagePath));
+        WriteHeader(ImageIdentity.Of(imagePath));
         Posix.Fsync(_handle, "digest");
     }
 
@@ -153,22 +153,7 @@ public sealed class DigestFile : IDisposable
             && BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(12)) == RegionDigest.RegionBytes
             && BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16)) == _diskBytes
             && header[24] == 1
-            && header.AsSpan(32, Identity(imagePath).Length).SequenceEqual(Identity(imagePath));
-    }
-
-    /// <summary>The image's inode, size, modification and change times: any write to it changes them.</summary>
-    private static byte[] Identity(string imagePath)
-    {
-        using var image = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var s = PosixFiles.Stat(image);
-        var id = new byte[48];
-        BinaryPrimitives.WriteUInt64LittleEndian(id, s.Inode);
-        BinaryPrimitives.WriteInt64LittleEndian(id.AsSpan(8), s.Size);
-        BinaryPrimitives.WriteInt64LittleEndian(id.AsSpan(16), s.Modify.Seconds);
-        BinaryPrimitives.WriteInt64LittleEndian(id.AsSpan(24), s.Modify.Nanoseconds);
-        BinaryPrimitives.WriteInt64LittleEndian(id.AsSpan(32), s.Change.Seconds);
-        BinaryPrimitives.WriteInt64LittleEndian(id.AsSpan(40), s.Change.Nanoseconds);
-        return id;
+            && header.AsSpan(32, ImageIdentity.Bytes).SequenceEqual(ImageIdentity.Of(imagePath));
     }
 
     private void WriteHeader(byte[]? sealedFor)
