@@ -177,7 +177,7 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         {
             transfer.SetBandwidth(options.BandwidthMbit);
         }
-        using var sender = new FileTreeSender(transfer, counters, message => log.Warning("{Warning}", message));
+        using var sender = new FileTreeSender(transfer, counters, message => log.Warning("{Warning}", message)) { SendNewFilesAtOnce = session.NewDisks };
         await using (var reporter = console is null ? null : new ProgressReporter(counters, options.JsonProgress, !Console.IsOutputRedirected, console))
         {
             reporter?.Start();

@@ -271,7 +271,9 @@ public sealed class ReceiverControlService(ReceiverOptions options, SessionRegis
         };
         sessions.Add(session);
         Log.SessionOpened(logger, session.LogId, session.SourceName, request.Layout.Disks.Count, planned);
-        return Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = (ulong)disks.CommittedBytes(d.RawPath) }));
+        var reply = Reply(session, disks.RawDisks.Select(d => new DiskTarget { Index = d.Index, Path = d.RawPath, CommittedBytes = (ulong)disks.CommittedBytes(d.RawPath) }));
+        reply.NewDisks = !disks.Reused;
+        return reply;
     }
 
     private static OpenSessionReply Reply(ReceiveSession session, IEnumerable<DiskTarget> targets)

@@ -30,6 +30,9 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
     private const int ReadChunk = 1 << 20;
     private const int MaxAttempts = 4;
 
+    /// <summary>The receiver's answer (and work kind) for a file it wants whole; 0 is nothing, 2 a delta.</summary>
+    private const int WholeFile = 1;
+
     private readonly ConcurrentDictionary<ulong, PendingFile> _pending = new();
     private readonly SemaphoreSlim _slots = new(window);
     private Channel<FileWork> _work = NewWork(window);
@@ -41,6 +44,12 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
     private ISourceTree? _tree;
 
     public FileTreeStats Stats { get; } = new();
+
+    /// <summary>
+    /// The receiver's disks are new (nothing on them yet): each file's content follows its entry at once, which spares
+    /// a round trip and a wake-up per file; the receiver's answer, which can only ask for the whole file, is then ignored.
+    /// </summary>
+    public bool SendNewFilesAtOnce { get; init; }
 
     /// <summary>Opens the data connection and sends each tree in turn.</summary>
     public async Task SendAsync(Func<CancellationToken, Task<Stream>> connect, SessionCredentials credentials, IReadOnlyList<ISourceTree> trees,
@@ -88,9 +97,17 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                     }
                     await _slots.WaitAsync(abort.Token);
                     id = NextId();
-                    _pending[id] = new PendingFile(entry.Path.ToByteArray(), (long)entry.Size, new FileTime(entry.MtimeSeconds, entry.MtimeNanos));
+                    _pending[id] = new PendingFile(entry.Path.ToByteArray(), (long)entry.Size, new FileTime(entry.MtimeSeconds, entry.MtimeNanos))
+                    {
+                        // An empty file is complete with its entry; the receiver asks for nothing.
+                        SentAtOnce = SendNewFilesAtOnce && entry.Size > 0,
+                    };
                 }
                 await SendEntryAsync(channel, tree.Tree, entry, id, abort.Token);
+                if (id != 0 && _pending[id].SentAtOnce)
+                {
+                    Queue(new FileWork(id, WholeFile, 0, []));
+                }
             }
             _walkDone = true;
             CheckDrained();
@@ -144,6 +161,14 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
         }
         if (h.Type == FrameType.Need)
         {
+            if (pending.SentAtOnce)
+            {
+                if (h.Offset != WholeFile)
+                {
+                    throw new ProtocolException($"the receiver already holds {EntryPath.Show(pending.Path)}, though it said its disks were new");
+                }
+                return;
+            }
             if (h.Offset == 0)
             {
                 Stats.AddUnchanged();
@@ -240,7 +265,7 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
             // The length announced is what is read; a file that grew or changed since is announced again.
             var hash = new XxHash3();
             long size;
-            if (work.Kind == 1)
+            if (work.Kind == WholeFile)
             {
                 size = await SendWholeAsync(handle, pending.Size, work.Id, hash, ct);
                 Stats.AddWhole();
@@ -285,7 +310,8 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                 hole = hole < 0 || hole > size ? size : hole;
                 for (var offset = data; offset < hole;)
                 {
-                    var n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, (int)Math.Min(ReadChunk, hole - offset)), offset, ct);
+                    // A plain read on this worker: ReadAsync of a file hands each read to another thread (a wake-up per small file).
+                    var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(ReadChunk, hole - offset)), offset);
                     if (n == 0)
                     {
                         // Shrunk while being read: what was read is the file; the change is noticed and it is sent again.
@@ -346,6 +372,7 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
         }
         var id = NextId();
         pending.Changed = false;
+        pending.SentAtOnce = false;
         pending.Size = (long)entry.Size;
         pending.Modified = new FileTime(entry.MtimeSeconds, entry.MtimeNanos);
         _pending[id] = pending;

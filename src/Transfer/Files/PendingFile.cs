@@ -10,6 +10,9 @@ internal sealed class PendingFile(byte[] path, long size, Disks.Files.FileTime m
 
     public Disks.Files.FileTime Modified { get; set; } = modified;
 
+    /// <summary>Its content is being sent without waiting for the receiver to ask (the target disks are new).</summary>
+    public bool SentAtOnce { get; set; }
+
     /// <summary>Announcements after the first (changed while read, or damaged on the way).</summary>
     public int Attempts { get; set; }
 
