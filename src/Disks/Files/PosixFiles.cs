@@ -156,6 +156,59 @@ public static unsafe class PosixFiles
         }
     }
 
+    /// <summary>
+    /// A new file without a name (O_TMPFILE, 0600) in the filesystem of <paramref name="dir"/>, for writing: it has a
+    /// name only once <see cref="LinkUnnamed"/> gives it one, and it vanishes by itself if that never happens.
+    /// Null where the filesystem cannot make one (vfat).
+    /// </summary>
+    public static SafeFileHandle? TryCreateUnnamed(SafeFileHandle dir)
+    {
+        var fd = Call(dir, "."u8, (d, n) => Libc.OpenAt(d, n, Libc.ORdWr | Libc.OTmpfile | Libc.OCloexec, 0x180));
+        if (fd >= 0)
+        {
+            return new SafeFileHandle(fd, ownsHandle: true);
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno is PosixException.NotSupported or PosixException.IsDirectory or 22 ? null : throw new PosixException(errno, "open", "(unnamed file)");
+    }
+
+    /// <summary>
+    /// Names an unnamed file: linkat of its /proc/self/fd link, followed (AT_EMPTY_PATH would do the same but
+    /// takes CAP_DAC_READ_SEARCH; this takes nothing).
+    /// </summary>
+    public static void LinkUnnamed(SafeFileHandle file, SafeFileHandle dir, ReadOnlySpan<byte> name)
+    {
+        var self = Z(Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd(file)}"));
+        var n = Z(name);
+        fixed (byte* sp = self)
+        fixed (byte* np = n)
+        {
+            if (Libc.LinkAt(Libc.AtFdCwd, sp, Fd(dir), np, Libc.AtSymlinkFollow) != 0)
+            {
+                throw Fail("link", Show(name));
+            }
+        }
+    }
+
+    /// <summary>Owner, mode and times of an open file, without a lookup by name.</summary>
+    public static void SetMetadata(SafeFileHandle file, uint uid, uint gid, uint mode, FileTime access, FileTime modify)
+    {
+        byte empty = 0;
+        if ((uid != 0 || gid != 0) && Libc.FchownAt(Fd(file), &empty, uid, gid, Libc.AtEmptyPath) != 0)
+        {
+            throw Fail("chown", "(descriptor)");
+        }
+        if (Libc.Fchmod(Fd(file), mode) != 0)
+        {
+            throw Fail("chmod", "(descriptor)");
+        }
+        var times = stackalloc long[4] { access.Seconds, access.Nanoseconds, modify.Seconds, modify.Nanoseconds };
+        if (Libc.Futimens(Fd(file), times) != 0)
+        {
+            throw Fail("utimensat", "(descriptor)");
+        }
+    }
+
     /// <summary>Hard-links <paramref name="oldName"/> in <paramref name="oldDir"/> as <paramref name="newName"/> (no symlink following).</summary>
     public static void LinkAt(SafeFileHandle oldDir, ReadOnlySpan<byte> oldName, SafeFileHandle newDir, ReadOnlySpan<byte> newName)
     {

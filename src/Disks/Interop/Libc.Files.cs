@@ -13,6 +13,7 @@ internal static unsafe partial class Libc
     public const int AtSymlinkNofollow = 0x100;
     public const int AtRemoveDir = 0x200;
     public const int AtEmptyPath = 0x1000;
+    public const int AtSymlinkFollow = 0x400;
 
     public const int ORdOnly = 0;
     public const int OWrOnly = 1;
@@ -26,6 +27,9 @@ internal static unsafe partial class Libc
     public const int ONofollow = 0x20000;
     public const int OCloexec = 0x80000;
     public const int OPath = 0x200000;
+
+    /// <summary>O_TMPFILE (__O_TMPFILE | O_DIRECTORY): an unnamed file in the directory's filesystem.</summary>
+    public const int OTmpfile = 0x410000;
 
     public const int SeekData = 3;
     public const int SeekHole = 4;
@@ -84,6 +88,12 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "fchownat", SetLastError = true)]
     public static partial int FchownAt(int dirfd, byte* name, uint uid, uint gid, int flags);
+
+    [LibraryImport(Library, EntryPoint = "futimens", SetLastError = true)]
+    public static partial int Futimens(int fd, long* times);
+
+    [LibraryImport(Library, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int Fchmod(int fd, uint mode);
 
     [LibraryImport(Library, EntryPoint = "fchmodat", SetLastError = true)]
     public static partial int FchmodAt(int dirfd, byte* name, uint mode, int flags);

@@ -60,6 +60,12 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
     /// <summary>The name was a directory on the target when the file was announced; it goes when the file takes its place.</summary>
     public bool ReplacesDirectory { get; init; }
 
+    /// <summary>
+    /// A new name's content is an unnamed file (O_TMPFILE) in its directory, linked in place once complete: one
+    /// directory change instead of a staging name and a rename, and nothing left behind if it never completes.
+    /// </summary>
+    public bool Unnamed { get; init; }
+
     /// <summary>The entry's hash, recorded in the tree's index once the file is in place.</summary>
     public UInt128 Hash { get; init; }
 

@@ -250,7 +250,7 @@ internal sealed class TreeApplier : IDisposable
         {
             if (vanished)
             {
-                PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+                DropContent(file);
                 using var dir = Resolve(file.Parent);
                 RemoveTree(dir.Handle, file.Name);
                 _index.Forget(key);
@@ -263,14 +263,24 @@ internal sealed class TreeApplier : IDisposable
             }
             if (!file.Finish(size, checksum))
             {
-                PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+                DropContent(file);
                 Stats.Resent++;
                 // The same path is announced again; keep its pending links for the new copy.
                 return false;
             }
+            // While its descriptor is open: an unnamed file is linked by it.
+            Place(file);
         }
-        Place(file);
         return true;
+    }
+
+    /// <summary>A file that will not be placed: its staged name goes (an unnamed one goes with its descriptor).</summary>
+    private void DropContent(IncomingFile file)
+    {
+        if (!file.Unnamed)
+        {
+            PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+        }
     }
 
     /// <summary>All entries of a directory are in: delete what the source no longer has, set its times.</summary>
@@ -376,18 +386,10 @@ internal sealed class TreeApplier : IDisposable
         }
         _index.Unset(key);
 
-        var tempName = IncomingFile.TempNameOf(id);
-        SafeFileHandle temp;
-        try
-        {
-            temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
-        }
-        catch (PosixException e) when (e.Errno == PosixException.Exists)
-        {
-            // Left by an earlier connection of this session under the same id.
-            PosixFiles.UnlinkAt(_staging, tempName, directory: false);
-            temp = PosixFiles.CreateExclusiveAt(_staging, tempName);
-        }
+        // A new name with no xattrs to set: an unnamed file in its own directory (set by descriptor, linked once in place).
+        var temp = !exists && entry.Xattrs.Count == 0 ? PosixFiles.TryCreateUnnamed(dir) : null;
+        var unnamed = temp is not null;
+        temp ??= CreateStaged(IncomingFile.TempNameOf(id));
         SafeFileHandle? basis = null;
         try
         {
@@ -403,6 +405,7 @@ internal sealed class TreeApplier : IDisposable
             {
                 ReplacesDirectory = exists && current.IsDirectory,
                 Hash = hash,
+                Unnamed = unnamed,
             };
             _inFlight[id] = file;
             _inFlightByPath[key] = id;
@@ -427,9 +430,31 @@ internal sealed class TreeApplier : IDisposable
         }
     }
 
+    private SafeFileHandle CreateStaged(byte[] tempName)
+    {
+        try
+        {
+            return PosixFiles.CreateExclusiveAt(_staging, tempName);
+        }
+        catch (PosixException e) when (e.Errno == PosixException.Exists)
+        {
+            // Left by an earlier connection of this session under the same id.
+            PosixFiles.UnlinkAt(_staging, tempName, directory: false);
+            return PosixFiles.CreateExclusiveAt(_staging, tempName);
+        }
+    }
+
     private void Place(IncomingFile file)
     {
-        ApplyNewFileMetadata(file.TempName, file.Entry);
+        var entry = file.Entry;
+        if (file.Unnamed)
+        {
+            PosixFiles.SetMetadata(file.Temp, _posix ? entry.Uid : 0, _posix ? entry.Gid : 0, _posix ? entry.Mode & 0xFFF : 0x180, Access(entry), Modify(entry));
+        }
+        else
+        {
+            ApplyNewFileMetadata(file.TempName, entry);
+        }
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
         var key = EntryPath.Key(path);
@@ -440,7 +465,21 @@ internal sealed class TreeApplier : IDisposable
                 RemoveTree(dir.Handle, file.Name);
                 _index.Forget(key);
             }
-            PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
+            if (!file.Unnamed)
+            {
+                PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
+                return;
+            }
+            try
+            {
+                PosixFiles.LinkUnnamed(file.Temp, dir.Handle, file.Name);
+            }
+            catch (PosixException e) when (e.Errno == PosixException.Exists)
+            {
+                // The name was taken meanwhile: replace it whole, as a staged file does.
+                PosixFiles.LinkUnnamed(file.Temp, _staging, file.TempName);
+                PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
+            }
         });
         _index.Record(key, file.Hash);
         Stats.FilesWritten++;
