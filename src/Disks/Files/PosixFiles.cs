@@ -173,19 +173,30 @@ public static unsafe class PosixFiles
     }
 
     /// <summary>
-    /// Names an unnamed file: linkat of its /proc/self/fd link, followed (AT_EMPTY_PATH would do the same but
-    /// takes CAP_DAC_READ_SEARCH; this takes nothing).
+    /// Names an unnamed file: linkat with AT_EMPTY_PATH, which takes CAP_DAC_READ_SEARCH (root has it); without
+    /// it, linkat of the file's /proc/self/fd link, followed (a path lookup in /proc: about 4% of a full copy's time).
     /// </summary>
     public static void LinkUnnamed(SafeFileHandle file, SafeFileHandle dir, ReadOnlySpan<byte> name)
     {
-        var self = Z(Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd(file)}"));
         var n = Z(name);
-        fixed (byte* sp = self)
+        byte empty = 0;
         fixed (byte* np = n)
         {
-            if (Libc.LinkAt(Libc.AtFdCwd, sp, Fd(dir), np, Libc.AtSymlinkFollow) != 0)
+            if (Libc.LinkAt(Fd(file), &empty, Fd(dir), np, Libc.AtEmptyPath) == 0)
+            {
+                return;
+            }
+            if (Marshal.GetLastPInvokeError() is not (PosixException.NoEntry or 1))
             {
                 throw Fail("link", Show(name));
+            }
+            var self = Z(Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd(file)}"));
+            fixed (byte* sp = self)
+            {
+                if (Libc.LinkAt(Libc.AtFdCwd, sp, Fd(dir), np, Libc.AtSymlinkFollow) != 0)
+                {
+                    throw Fail("link", Show(name));
+                }
             }
         }
     }
