@@ -201,18 +201,26 @@ public static unsafe class PosixFiles
         }
     }
 
-    /// <summary>Owner, mode and times of an open file, without a lookup by name.</summary>
-    public static void SetMetadata(SafeFileHandle file, uint uid, uint gid, uint mode, FileTime access, FileTime modify)
+    /// <summary>chown of an open file (no lookup by name).</summary>
+    public static void Chown(SafeFileHandle file, uint uid, uint gid)
     {
         byte empty = 0;
-        if ((uid != 0 || gid != 0) && Libc.FchownAt(Fd(file), &empty, uid, gid, Libc.AtEmptyPath) != 0)
+        if (Libc.FchownAt(Fd(file), &empty, uid, gid, Libc.AtEmptyPath) != 0)
         {
             throw Fail("chown", "(descriptor)");
         }
+    }
+
+    public static void Chmod(SafeFileHandle file, uint mode)
+    {
         if (Libc.Fchmod(Fd(file), mode) != 0)
         {
             throw Fail("chmod", "(descriptor)");
         }
+    }
+
+    public static void SetTimes(SafeFileHandle file, FileTime access, FileTime modify)
+    {
         var times = stackalloc long[4] { access.Seconds, access.Nanoseconds, modify.Seconds, modify.Nanoseconds };
         if (Libc.Futimens(Fd(file), times) != 0)
         {

@@ -302,7 +302,7 @@ internal sealed class TreeApplier : IDisposable
             if (!open.Seen.Contains(nameKey))
             {
                 RemoveTree(HandleOf(open), name);
-                _index.Forget(key.Length == 0 ? nameKey : key + "/" + nameKey);
+                _index.Forget(EntryPath.Key(EntryPath.Join(path, name)));
                 open.Touched = true;
                 Stats.Deleted++;
             }
@@ -446,15 +446,7 @@ internal sealed class TreeApplier : IDisposable
 
     private void Place(IncomingFile file)
     {
-        var entry = file.Entry;
-        if (file.Unnamed)
-        {
-            PosixFiles.SetMetadata(file.Temp, _posix ? entry.Uid : 0, _posix ? entry.Gid : 0, _posix ? entry.Mode & 0xFFF : 0x180, Access(entry), Modify(entry));
-        }
-        else
-        {
-            ApplyNewFileMetadata(file.TempName, entry);
-        }
+        ApplyNewFileMetadata(file);
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
         var key = EntryPath.Key(path);
@@ -483,7 +475,7 @@ internal sealed class TreeApplier : IDisposable
         });
         _index.Record(key, file.Hash);
         Stats.FilesWritten++;
-        if (_pendingLinks.Remove(EntryPath.Key(path), out var links))
+        if (_pendingLinks.Remove(key, out var links))
         {
             _pendingLinkBytes -= links.Sum(l => (long)l.Length);
             foreach (var link in links)
@@ -622,24 +614,26 @@ internal sealed class TreeApplier : IDisposable
     }
 
     /// <summary>
-    /// A new file in the staging directory (root's, 0600, no xattrs) gets the entry's owner, mode,
-    /// xattrs and times with no more calls than differ.
+    /// A new file, staged or unnamed (root's, 0600, no xattrs), gets the entry's owner, mode, xattrs
+    /// and times by its descriptor, with no more calls than differ.
     /// </summary>
-    private void ApplyNewFileMetadata(byte[] tempName, FileEntry entry)
+    private void ApplyNewFileMetadata(IncomingFile file)
     {
+        var entry = file.Entry;
         if (_posix)
         {
             if (entry.Uid != 0 || entry.Gid != 0)
             {
-                PosixFiles.ChownAt(_staging, tempName, entry.Uid, entry.Gid);
+                PosixFiles.Chown(file.Temp, entry.Uid, entry.Gid);
             }
-            PosixFiles.ChmodAt(_staging, tempName, entry.Mode & 0xFFF);
+            PosixFiles.Chmod(file.Temp, entry.Mode & 0xFFF);
             if (entry.Xattrs.Count > 0)
             {
-                SyncXattrs(_staging, tempName, entry);
+                // Only a staged file can have them (an unnamed one is made only without): set by its name.
+                SyncXattrs(_staging, file.TempName, entry);
             }
         }
-        PosixFiles.SetTimesAt(_staging, tempName, Access(entry), Modify(entry));
+        PosixFiles.SetTimes(file.Temp, Access(entry), Modify(entry));
     }
 
     /// <summary>A change in a directory still open needs nothing (its times are set when it closes); in a closed one, its times are kept.</summary>

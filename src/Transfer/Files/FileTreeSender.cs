@@ -88,6 +88,8 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                 var entry = item.Entry!;
                 Stats.AddEntry();
                 ulong id = 0;
+                // An empty file is complete with its entry; the receiver asks for nothing.
+                var sendAtOnce = SendNewFilesAtOnce && entry.Kind == FileKind.Regular && entry.Size > 0;
                 if (entry.Kind == FileKind.Regular)
                 {
                     // Before waiting for a slot, make sure the receiver has every entry written so far.
@@ -99,12 +101,12 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                     id = NextId();
                     _pending[id] = new PendingFile(entry.Path.ToByteArray(), (long)entry.Size, new FileTime(entry.MtimeSeconds, entry.MtimeNanos))
                     {
-                        // An empty file is complete with its entry; the receiver asks for nothing.
-                        SentAtOnce = SendNewFilesAtOnce && entry.Size > 0,
+                        SentAtOnce = sendAtOnce,
                     };
                 }
                 await SendEntryAsync(channel, tree.Tree, entry, id, abort.Token);
-                if (id != 0 && _pending[id].SentAtOnce)
+                // Not _pending[id]: once the entry is on its way, the receiver's answer may already have completed the file.
+                if (sendAtOnce)
                 {
                     Queue(new FileWork(id, WholeFile, 0, []));
                 }
