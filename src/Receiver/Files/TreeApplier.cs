@@ -104,16 +104,19 @@ internal sealed class TreeApplier : IDisposable
         {
             if (!matched)
             {
+                var absent = _index.KnowsAbsent(key);
                 _index.Unset(key);
                 using var parentDir = Resolve(parent);
-                if (_index.KnowsAbsent(key))
+                if (absent)
                 {
                     PosixFiles.MkdirAt(parentDir.Handle, name, 0x1C0);
                 }
                 else if (!PosixFiles.TryStatAt(parentDir.Handle, name, out var existing) || !existing.IsDirectory)
                 {
                     RemoveTree(parentDir.Handle, name);
+                    // What was there is gone with all beneath it; a directory is being made in its place.
                     _index.Forget(key);
+                    _index.Unset(key);
                     PosixFiles.MkdirAt(parentDir.Handle, name, 0x1C0);
                 }
             }

@@ -76,13 +76,14 @@ public sealed class TreeIndex
         }
     }
 
-    /// <summary>The entry at <paramref name="key"/> is being changed: until recorded again it matches nothing (what is beneath it stays known).</summary>
+    /// <summary>
+    /// The entry at <paramref name="key"/> is being changed or made: until recorded again it matches nothing and
+    /// is not known to be absent (a directory made before its connection ended is there), and what is beneath it stays known.
+    /// </summary>
     public void Unset(string key)
     {
-        if (_entries.Remove(key))
-        {
-            _changing.Add(key);
-        }
+        _entries.Remove(key);
+        _changing.Add(key);
     }
 
     /// <summary>The name at <paramref name="key"/> is gone from the target, with all beneath it.</summary>
