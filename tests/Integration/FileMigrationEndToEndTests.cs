@@ -242,12 +242,12 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
              "--bandwidth", "40", "--json-progress"])
         { RedirectStandardOutput = true, RedirectStandardError = true })!)
         {
-            Poll.Until(TimeSpan.FromMinutes(2), () => Count(target), n => n >= 1000 || agent.HasExited, "1,000 files to arrive");
+            Poll.Until(TimeSpan.FromMinutes(2), () => CountInPlace(target, src), n => n >= 1000 || agent.HasExited, "1,000 files to arrive");
             Assert.False(agent.HasExited, "the transfer finished before it could be cut");
             agent.Kill();
             await agent.WaitForExitAsync();
         }
-        var arrived = Count(target);
+        var arrived = CountInPlace(target, src);
 
         var resumed = Migrate(dir, receiver, src);
         output.WriteLine($"{arrived} files were in place when the agent was killed; the next run: {resumed}");
@@ -347,9 +347,20 @@ public sealed class FileMigrationEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>Regular files in place under the target's root (not those still arriving in .ferry-partial).</summary>
-    private static int Count(string root) => !Directory.Exists(root) ? 0
-        : Sh.Run("find", root, "-path", Path.Combine(root, ".ferry-partial"), "-prune", "-o", "-type", "f", "-print").Stdout
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+    /// <summary>Files the target holds complete: with the source's size and modification time (one still arriving has neither yet).</summary>
+    private static int CountInPlace(string target, string src)
+    {
+        if (!Directory.Exists(target))
+        {
+            return 0;
+        }
+        var source = FileListing(src);
+        return FileListing(target).Count(source.Contains);
+    }
+
+    private static HashSet<string> FileListing(string root) =>
+        Sh.Run("find", root, "-path", Path.Combine(root, ".ferry-partial"), "-prune", "-o", "-type", "f", "-printf", "%P %s %T@\\n").Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
 
     private const string MixedLayout = """
         { "disks": [ { "name": "vda", "size": "2GiB", "partitions": [

@@ -50,9 +50,29 @@ public static unsafe class PosixFiles
         }
     }
 
-    /// <summary>Creates a new file (0600) that must not exist yet, for writing.</summary>
-    public static SafeFileHandle CreateExclusiveAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
-        OpenAt(dir, name, Libc.ORdWr | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, 0x180, "create");
+    /// <summary>Creates a new file (0600, less the umask, unless <paramref name="mode"/> says otherwise) that must not exist yet, for writing.</summary>
+    public static SafeFileHandle CreateExclusiveAt(SafeFileHandle dir, ReadOnlySpan<byte> name, uint mode = 0x180) =>
+        OpenAt(dir, name, Libc.ORdWr | Libc.OCreat | Libc.OExcl | Libc.ONofollow | Libc.OCloexec, mode, "create");
+
+    /// <summary>The permission bits a file created with <paramref name="mode"/> gets: the process's umask takes its bits away.</summary>
+    public static uint CreatedMode(uint mode) => mode & ~Umask.Value;
+
+    /// <summary>
+    /// Read once from /proc/self/status (umask(2) can only be read by setting it, which would race other threads);
+    /// unknown, every bit counts as masked, so callers set the mode they want explicitly.
+    /// </summary>
+    private static readonly Lazy<uint> Umask = new(() =>
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Umask:", StringComparison.Ordinal));
+            return line is null ? 0x1FFu : Convert.ToUInt32(line["Umask:".Length..].Trim(), 8);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return 0x1FFu;
+        }
+    });
 
     public static bool TryStatAt(SafeFileHandle dir, ReadOnlySpan<byte> name, out FileStatus status)
     {
@@ -153,51 +173,6 @@ public static unsafe class PosixFiles
         {
             var local = tp;
             Check(Call(dir, name, (d, n) => Libc.SymlinkAt(local, d, n)), "symlink", name);
-        }
-    }
-
-    /// <summary>
-    /// A new file without a name (O_TMPFILE, 0600) in the filesystem of <paramref name="dir"/>, for writing: it has a
-    /// name only once <see cref="LinkUnnamed"/> gives it one, and it vanishes by itself if that never happens.
-    /// Null where the filesystem cannot make one (vfat).
-    /// </summary>
-    public static SafeFileHandle? TryCreateUnnamed(SafeFileHandle dir)
-    {
-        var fd = Call(dir, "."u8, (d, n) => Libc.OpenAt(d, n, Libc.ORdWr | Libc.OTmpfile | Libc.OCloexec, 0x180));
-        if (fd >= 0)
-        {
-            return new SafeFileHandle(fd, ownsHandle: true);
-        }
-        var errno = Marshal.GetLastPInvokeError();
-        return errno is PosixException.NotSupported or PosixException.IsDirectory or 22 ? null : throw new PosixException(errno, "open", "(unnamed file)");
-    }
-
-    /// <summary>
-    /// Names an unnamed file: linkat with AT_EMPTY_PATH, which takes CAP_DAC_READ_SEARCH (root has it); without
-    /// it, linkat of the file's /proc/self/fd link, followed (a path lookup in /proc: about 4% of a full copy's time).
-    /// </summary>
-    public static void LinkUnnamed(SafeFileHandle file, SafeFileHandle dir, ReadOnlySpan<byte> name)
-    {
-        var n = Z(name);
-        byte empty = 0;
-        fixed (byte* np = n)
-        {
-            if (Libc.LinkAt(Fd(file), &empty, Fd(dir), np, Libc.AtEmptyPath) == 0)
-            {
-                return;
-            }
-            if (Marshal.GetLastPInvokeError() is not (PosixException.NoEntry or 1))
-            {
-                throw Fail("link", Show(name));
-            }
-            var self = Z(Encoding.ASCII.GetBytes($"/proc/self/fd/{Fd(file)}"));
-            fixed (byte* sp = self)
-            {
-                if (Libc.LinkAt(Libc.AtFdCwd, sp, Fd(dir), np, Libc.AtSymlinkFollow) != 0)
-                {
-                    throw Fail("link", Show(name));
-                }
-            }
         }
     }
 

@@ -13,7 +13,6 @@ internal static unsafe partial class Libc
     public const int AtSymlinkNofollow = 0x100;
     public const int AtRemoveDir = 0x200;
     public const int AtEmptyPath = 0x1000;
-    public const int AtSymlinkFollow = 0x400;
 
     public const int ORdOnly = 0;
     public const int OWrOnly = 1;
@@ -27,9 +26,6 @@ internal static unsafe partial class Libc
     public const int ONofollow = 0x20000;
     public const int OCloexec = 0x80000;
     public const int OPath = 0x200000;
-
-    /// <summary>O_TMPFILE (__O_TMPFILE | O_DIRECTORY): an unnamed file in the directory's filesystem.</summary>
-    public const int OTmpfile = 0x410000;
 
     public const int SeekData = 3;
     public const int SeekHole = 4;

@@ -9,8 +9,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Ferry.Receiver.Files;
 
 /// <summary>
-/// A regular file being received: its new content goes into a temporary file in the tree's staging
-/// directory, written in order and hashed as it goes; runs of zeros are skipped so that holes stay
+/// A regular file being received: its new content goes into a new file (at its name, or in the tree's
+/// staging directory when it replaces one), written in order and hashed as it goes; runs of zeros are skipped so that holes stay
 /// holes. With a basis (the receiver's previous copy) it is rebuilt from delta instructions.
 /// </summary>
 internal sealed class IncomingFile : IDeltaTarget, IDisposable
@@ -60,11 +60,11 @@ internal sealed class IncomingFile : IDeltaTarget, IDisposable
     /// <summary>The name was a directory on the target when the file was announced; it goes when the file takes its place.</summary>
     public bool ReplacesDirectory { get; init; }
 
-    /// <summary>
-    /// A new name's content is an unnamed file (O_TMPFILE) in its directory, linked in place once complete: one
-    /// directory change instead of a staging name and a rename, and nothing left behind if it never completes.
-    /// </summary>
-    public bool Unnamed { get; init; }
+    /// <summary>A new name, made and written where it belongs (not staged): it needs no rename, and goes by its name if given up.</summary>
+    public bool InPlace { get; init; }
+
+    /// <summary>The permission bits it was made with (the mode asked for, less the umask).</summary>
+    public uint CreatedMode { get; init; }
 
     /// <summary>The entry's hash, recorded in the tree's index once the file is in place.</summary>
     public UInt128 Hash { get; init; }

@@ -14,8 +14,9 @@ namespace Ferry.Receiver.Files;
 /// root's descriptor with O_NOFOLLOW|O_DIRECTORY, so a symlink — from the stream or already on the
 /// target — is never followed; names are then acted on with the *at calls that do not follow them
 /// either. A hard link may only name a file of the same tree, resolved the same way.
-/// Regular files arrive into <c>.ferry-partial/</c> at the root and are renamed into place once
-/// complete and verified; directories' times are set when their last entry is in; names the source
+/// A regular file new to its directory is written at its name, and gets its times (what says it is
+/// complete) once verified; one that replaces a name arrives into <c>.ferry-partial/</c> at the root
+/// and is renamed into place once complete and verified; directories' times are set when their last entry is in; names the source
 /// no longer has are deleted when their directory ends.
 /// </summary>
 internal sealed class TreeApplier : IDisposable
@@ -277,13 +278,16 @@ internal sealed class TreeApplier : IDisposable
         return true;
     }
 
-    /// <summary>A file that will not be placed: its staged name goes (an unnamed one goes with its descriptor).</summary>
+    /// <summary>A file that will not be placed: its name goes, staged or made in place.</summary>
     private void DropContent(IncomingFile file)
     {
-        if (!file.Unnamed)
+        if (!file.InPlace)
         {
             PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
+            return;
         }
+        using var dir = Resolve(file.Parent);
+        PosixFiles.UnlinkAt(dir.Handle, file.Name, directory: false);
     }
 
     /// <summary>All entries of a directory are in: delete what the source no longer has, set its times.</summary>
@@ -389,9 +393,12 @@ internal sealed class TreeApplier : IDisposable
         }
         _index.Unset(key);
 
-        // A new name with no xattrs to set: an unnamed file in its own directory (set by descriptor, linked once in place).
-        var temp = !exists && entry.Xattrs.Count == 0 ? PosixFiles.TryCreateUnnamed(dir) : null;
-        var unnamed = temp is not null;
+        _open.TryGetValue(EntryPath.Key(parent), out var directory);
+        // A new name in a directory still open (its times are set when it closes) is made and written where it belongs:
+        // no staging name, no rename. Its times, which are what says it is complete, are set only once its content
+        // verified, so a copy cut short never passes for the source's file (and a new session sends it again).
+        var temp = !exists && directory is { Ended: false } ? CreateInPlace(dir, name, entry.Mode) : null;
+        var inPlace = temp is not null;
         temp ??= CreateStaged(IncomingFile.TempNameOf(id));
         SafeFileHandle? basis = null;
         try
@@ -408,11 +415,12 @@ internal sealed class TreeApplier : IDisposable
             {
                 ReplacesDirectory = exists && current.IsDirectory,
                 Hash = hash,
-                Unnamed = unnamed,
+                InPlace = inPlace,
+                CreatedMode = inPlace ? PosixFiles.CreatedMode(entry.Mode & 0x1FF) : PosixFiles.CreatedMode(0x180),
             };
             _inFlight[id] = file;
             _inFlightByPath[key] = id;
-            if (_open.TryGetValue(EntryPath.Key(parent), out var directory))
+            if (directory is not null)
             {
                 // Its directory stays open (handle and times) until the file is in place.
                 directory.InFlight++;
@@ -433,6 +441,20 @@ internal sealed class TreeApplier : IDisposable
         }
     }
 
+    /// <summary>Makes a new name with its permission bits (so most files need no chmod); null when the name exists after all.</summary>
+    private static SafeFileHandle? CreateInPlace(SafeFileHandle dir, byte[] name, uint mode)
+    {
+        try
+        {
+            return PosixFiles.CreateExclusiveAt(dir, name, mode & 0x1FF);
+        }
+        catch (PosixException e) when (e.Errno == PosixException.Exists)
+        {
+            // Made since it was looked up: it is replaced whole, by rename, once complete.
+            return null;
+        }
+    }
+
     private SafeFileHandle CreateStaged(byte[] tempName)
     {
         try
@@ -449,33 +471,22 @@ internal sealed class TreeApplier : IDisposable
 
     private void Place(IncomingFile file)
     {
-        ApplyNewFileMetadata(file);
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
+        ApplyNewFileMetadata(file, dir.Handle);
         var key = EntryPath.Key(path);
-        PreservingTimesUnlessOpen(file.Parent, dir.Handle, () =>
+        if (!file.InPlace)
         {
-            if (file.ReplacesDirectory)
+            PreservingTimesUnlessOpen(file.Parent, dir.Handle, () =>
             {
-                RemoveTree(dir.Handle, file.Name);
-                _index.Forget(key);
-            }
-            if (!file.Unnamed)
-            {
+                if (file.ReplacesDirectory)
+                {
+                    RemoveTree(dir.Handle, file.Name);
+                    _index.Forget(key);
+                }
                 PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
-                return;
-            }
-            try
-            {
-                PosixFiles.LinkUnnamed(file.Temp, dir.Handle, file.Name);
-            }
-            catch (PosixException e) when (e.Errno == PosixException.Exists)
-            {
-                // The name was taken meanwhile: replace it whole, as a staged file does.
-                PosixFiles.LinkUnnamed(file.Temp, _staging, file.TempName);
-                PosixFiles.RenameAt(_staging, file.TempName, dir.Handle, file.Name);
-            }
-        });
+            });
+        }
         _index.Record(key, file.Hash);
         Stats.FilesWritten++;
         if (_pendingLinks.Remove(key, out var links))
@@ -617,10 +628,10 @@ internal sealed class TreeApplier : IDisposable
     }
 
     /// <summary>
-    /// A new file, staged or unnamed (root's, 0600, no xattrs), gets the entry's owner, mode, xattrs
-    /// and times by its descriptor, with no more calls than differ.
+    /// A new file, staged or made in place (root's, no xattrs, <see cref="IncomingFile.CreatedMode"/>), gets the entry's
+    /// owner, mode, xattrs and times by its descriptor, with no more calls than differ.
     /// </summary>
-    private void ApplyNewFileMetadata(IncomingFile file)
+    private void ApplyNewFileMetadata(IncomingFile file, SafeFileHandle dir)
     {
         var entry = file.Entry;
         if (_posix)
@@ -629,11 +640,14 @@ internal sealed class TreeApplier : IDisposable
             {
                 PosixFiles.Chown(file.Temp, entry.Uid, entry.Gid);
             }
-            PosixFiles.Chmod(file.Temp, entry.Mode & 0xFFF);
+            // chown keeps plain permission bits; setuid, setgid and sticky are never made by create, so they differ here.
+            if (file.CreatedMode != (entry.Mode & 0xFFF))
+            {
+                PosixFiles.Chmod(file.Temp, entry.Mode & 0xFFF);
+            }
             if (entry.Xattrs.Count > 0)
             {
-                // Only a staged file can have them (an unnamed one is made only without): set by its name.
-                SyncXattrs(_staging, file.TempName, entry);
+                SyncXattrs(file.InPlace ? dir : _staging, file.InPlace ? file.Name : file.TempName, entry);
             }
         }
         PosixFiles.SetTimes(file.Temp, Access(entry), Modify(entry));
