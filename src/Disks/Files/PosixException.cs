@@ -9,6 +9,7 @@ public sealed class PosixException : IOException
     public const int NotDirectory = 20;
     public const int IsDirectory = 21;
     public const int NoSpace = 28;
+    public const int NoSystemCall = 38;
     public const int NotEmpty = 39;
     public const int Loop = 40;
     public const int NoData = 61;

@@ -252,22 +252,40 @@ public static unsafe class PosixFiles
         Check(Call(dir, name, (d, n) => Libc.UtimensAt(d, n, times, Libc.AtSymlinkNofollow)), "utimensat", name);
     }
 
+    /// <summary>listxattrat and getxattrat are missing (before Linux 6.13): xattrs are read through a /proc/self/fd path.</summary>
+    private static volatile bool s_noXattrAt;
+
     /// <summary>All extended attributes of a name (security.*, system.posix_acl_*, trusted.*, user.*).</summary>
     public static List<(byte[] Name, byte[] Value)> ListXattrsAt(SafeFileHandle dir, ReadOnlySpan<byte> name)
     {
-        var path = ProcPath(dir, name);
+        var z = Z(name);
+        // The *xattrat calls take the directory and name as they are; the /proc way costs a path lookup through procfs
+        // for every name (13% of the agent's time in a repeat sync of 50,000 files).
+        var proc = s_noXattrAt ? ProcPath(dir, name) : null;
         var result = new List<(byte[], byte[])>();
-        fixed (byte* p = path)
+        fixed (byte* n = z)
+        fixed (byte* p = proc)
         {
-            var size = Libc.LListXattr(p, null, 0);
+            var size = ListXattrNames(Fd(dir), n, p, null, 0);
             if (size < 0)
             {
-                return Marshal.GetLastPInvokeError() == PosixException.NotSupported ? result : throw Fail("listxattr", Show(name));
+                var errno = Marshal.GetLastPInvokeError();
+                // ENOSYS before 6.13; EPERM from a seccomp filter that does not know the call yet.
+                if (errno is PosixException.NoSystemCall or 1 && p is null)
+                {
+                    s_noXattrAt = true;
+                    return ListXattrsAt(dir, name);
+                }
+                return errno == PosixException.NotSupported ? result : throw new PosixException(errno, "listxattr", Show(name));
+            }
+            if (size == 0)
+            {
+                return result;
             }
             var list = new byte[size];
             fixed (byte* l = list)
             {
-                size = size == 0 ? 0 : Libc.LListXattr(p, l, (nuint)list.Length);
+                size = ListXattrNames(Fd(dir), n, p, l, (nuint)list.Length);
                 if (size < 0)
                 {
                     throw Fail("listxattr", Show(name));
@@ -275,7 +293,7 @@ public static unsafe class PosixFiles
             }
             foreach (var attr in Split(list.AsSpan(0, (int)size)))
             {
-                var value = GetXattr(p, attr, name);
+                var value = GetXattr(Fd(dir), n, p, attr, name);
                 if (value is not null)
                 {
                     result.Add((attr, value));
@@ -283,6 +301,21 @@ public static unsafe class PosixFiles
             }
         }
         return result;
+    }
+
+    /// <summary>The xattr names of a name, by directory and name, or by its /proc path when <paramref name="proc"/> is given.</summary>
+    private static nint ListXattrNames(int dirfd, byte* name, byte* proc, byte* list, nuint size) =>
+        proc is null ? Libc.ListXattrAt(dirfd, name, list, size) : Libc.LListXattr(proc, list, size);
+
+    private static nint GetXattrValue(int dirfd, byte* name, byte* proc, byte* attribute, byte* value, nuint size)
+    {
+        if (proc is not null)
+        {
+            return Libc.LGetXattr(proc, attribute, value, size);
+        }
+        // struct xattr_args: the value's address, then its size (32 bits) and flags (32 bits, none).
+        var args = stackalloc ulong[2] { (ulong)value, (uint)size };
+        return Libc.GetXattrAt(dirfd, name, attribute, args);
     }
 
     public static void SetXattrAt(SafeFileHandle dir, ReadOnlySpan<byte> name, ReadOnlySpan<byte> attribute, ReadOnlySpan<byte> value)
@@ -376,35 +409,35 @@ public static unsafe class PosixFiles
         return Marshal.GetLastPInvokeError() == 6 ? -1 : throw Fail("lseek", "(descriptor)");
     }
 
-    private static byte[]? GetXattr(byte* path, byte[] attribute, ReadOnlySpan<byte> name)
+    private static byte[]? GetXattr(int dirfd, byte* name, byte* proc, byte[] attribute, ReadOnlySpan<byte> shown)
     {
         var a = Z(attribute);
         fixed (byte* ap = a)
         {
             for (var attempt = 0; attempt < 3; attempt++)
             {
-                var size = Libc.LGetXattr(path, ap, null, 0);
+                var size = GetXattrValue(dirfd, name, proc, ap, null, 0);
                 if (size < 0)
                 {
                     // Removed between list and get: it is simply not there any more.
-                    return Marshal.GetLastPInvokeError() == PosixException.NoData ? null : throw Fail("getxattr", Show(name));
+                    return Marshal.GetLastPInvokeError() == PosixException.NoData ? null : throw Fail("getxattr", Show(shown));
                 }
                 var value = new byte[size];
                 fixed (byte* v = value)
                 {
-                    var got = size == 0 ? 0 : Libc.LGetXattr(path, ap, v, (nuint)value.Length);
+                    var got = size == 0 ? 0 : GetXattrValue(dirfd, name, proc, ap, v, (nuint)value.Length);
                     if (got >= 0)
                     {
                         return value[..(int)got];
                     }
                     if (Marshal.GetLastPInvokeError() != 34)
                     {
-                        throw Fail("getxattr", Show(name));
+                        throw Fail("getxattr", Show(shown));
                     }
                 }
                 // ERANGE: the value grew between the two calls; ask again.
             }
-            throw new PosixException(34, "getxattr", Show(name));
+            throw new PosixException(34, "getxattr", Show(shown));
         }
     }
 

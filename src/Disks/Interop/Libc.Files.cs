@@ -49,6 +49,26 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, int dirfd, byte* name, ulong* how, nuint size);
 
+    private const long SysGetxattrat = 464;
+    private const long SysListxattrat = 465;
+
+    /// <summary>
+    /// listxattrat(2) (Linux 6.13+; ENOSYS before) of a name in a directory, not following a symlink: the xattrs of a
+    /// walked name without a path through /proc.
+    /// </summary>
+    public static nint ListXattrAt(int dirfd, byte* name, byte* list, nuint size) =>
+        (nint)Syscall(SysListxattrat, dirfd, name, AtSymlinkNofollow, list, size);
+
+    /// <summary>getxattrat(2) (Linux 6.13+): <paramref name="args"/> is struct xattr_args (value pointer; size and flags, 32 bits each).</summary>
+    public static nint GetXattrAt(int dirfd, byte* name, byte* attribute, ulong* args) =>
+        (nint)Syscall(SysGetxattrat, dirfd, name, AtSymlinkNofollow, attribute, args, 16);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int dirfd, byte* name, int flags, byte* list, nuint size);
+
+    [LibraryImport(Library, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, int dirfd, byte* name, int flags, byte* attribute, ulong* args, nuint size);
+
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     public static partial int OpenAt(int dirfd, byte* name, int flags, uint mode);
 
