@@ -253,7 +253,7 @@ public static unsafe class PosixFiles
     }
 
     /// <summary>listxattrat and getxattrat are missing (before Linux 6.13): xattrs are read through a /proc/self/fd path.</summary>
-    private static volatile bool s_noXattrAt;
+    private static volatile bool _noXattrAt;
 
     /// <summary>All extended attributes of a name (security.*, system.posix_acl_*, trusted.*, user.*).</summary>
     public static List<(byte[] Name, byte[] Value)> ListXattrsAt(SafeFileHandle dir, ReadOnlySpan<byte> name)
@@ -261,7 +261,7 @@ public static unsafe class PosixFiles
         var z = Z(name);
         // The *xattrat calls take the directory and name as they are; the /proc way costs a path lookup through procfs
         // for every name (13% of the agent's time in a repeat sync of 50,000 files).
-        var proc = s_noXattrAt ? ProcPath(dir, name) : null;
+        var proc = _noXattrAt ? ProcPath(dir, name) : null;
         var result = new List<(byte[], byte[])>();
         fixed (byte* n = z)
         fixed (byte* p = proc)
@@ -273,7 +273,7 @@ public static unsafe class PosixFiles
                 // ENOSYS before 6.13; EPERM from a seccomp filter that does not know the call yet.
                 if (errno is PosixException.NoSystemCall or 1 && p is null)
                 {
-                    s_noXattrAt = true;
+                    _noXattrAt = true;
                     return ListXattrsAt(dir, name);
                 }
                 return errno == PosixException.NotSupported ? result : throw new PosixException(errno, "listxattr", Show(name));
