@@ -40,23 +40,25 @@ public sealed class SourceTree : ISourceTree, IDisposable
         _linked.Clear();
         var rootStatus = PosixFiles.Stat(_root);
         yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
-        using var prefetch = new InodePrefetch(_root, rootStatus.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
+        using var prefetch = new DirectoryPrefetch(_root, rootStatus.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
         var stack = new Stack<WalkFrame>();
-        stack.Push(new WalkFrame(PosixFiles.OpenDirectoryAt(_root, "."u8), [], Names(_root)));
+        var rootHandle = PosixFiles.OpenDirectoryAt(_root, "."u8);
+        stack.Push(new WalkFrame(rootHandle, [], prefetch.Take([], rootHandle)));
         try
         {
             while (stack.Count > 0)
             {
                 var top = stack.Peek();
-                if (top.Next >= top.Names.Count)
+                if (top.Next >= top.Scan.Names.Count)
                 {
                     stack.Pop().Handle.Dispose();
                     yield return TreeItem.End(top.Path);
                     continue;
                 }
-                var name = top.Names[top.Next++];
+                var name = top.Scan.Names[top.Next];
+                var found = top.Scan.Statuses[top.Next++];
                 prefetch.Walked();
-                if (!PosixFiles.TryStatAt(top.Handle, name, out var status))
+                if (found is not { } status)
                 {
                     continue; // vanished since the directory was listed
                 }
@@ -107,7 +109,17 @@ public sealed class SourceTree : ISourceTree, IDisposable
                     yield return TreeItem.End(path);
                     continue;
                 }
-                stack.Push(new WalkFrame(child, path, Names(child)));
+                ScannedDirectory scan;
+                try
+                {
+                    scan = prefetch.Take(path, child);
+                }
+                catch (PosixException)
+                {
+                    child.Dispose();
+                    throw;
+                }
+                stack.Push(new WalkFrame(child, path, scan));
             }
         }
         finally
@@ -124,9 +136,10 @@ public sealed class SourceTree : ISourceTree, IDisposable
         SafeFileHandle handle;
         try
         {
-            handle = PosixFiles.OpenReadAt(_root, path);
+            // No symlink on the way: a directory of the path swapped for one since the walk would lead out of the tree.
+            handle = PosixFiles.OpenReadBeneath(_root, path);
         }
-        catch (PosixException e) when (e.Errno is PosixException.NoEntry or PosixException.NotDirectory or PosixException.Loop)
+        catch (PosixException e) when (e.Errno is PosixException.NoEntry or PosixException.NotDirectory or PosixException.Loop or PosixException.CrossDevice)
         {
             return null;
         }
@@ -192,13 +205,6 @@ public sealed class SourceTree : ISourceTree, IDisposable
         FileStatus.Fifo => FileKind.Fifo,
         _ => FileKind.Socket,
     };
-
-    private static List<byte[]> Names(SafeFileHandle dir)
-    {
-        var names = PosixFiles.ReadDirectory(dir);
-        names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
-        return names;
-    }
 
     public void Dispose() => _root.Dispose();
 }

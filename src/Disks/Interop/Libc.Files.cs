@@ -41,6 +41,9 @@ internal static unsafe partial class Libc
     /// <summary>RESOLVE_NO_MAGICLINKS: no /proc/PID/fd-style links.</summary>
     public const ulong ResolveNoMagiclinks = 0x02;
 
+    /// <summary>RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH: no other mount, no symlink anywhere on the path, never above the start.</summary>
+    public const ulong ResolveStrictlyBeneath = 0x01 | 0x04 | 0x08;
+
     private const long SysOpenat2 = 437;
 
     /// <summary>openat2(2) (Linux 5.6+), which glibc 2.36 has no wrapper for; <paramref name="how"/> is struct open_how (flags, mode, resolve).</summary>
