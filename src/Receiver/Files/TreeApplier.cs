@@ -27,6 +27,10 @@ internal sealed class TreeApplier : IDisposable
     public const int MaxInFlight = 4096;
     private const int MaxOpenDirectories = 4096;
 
+    /// <summary>Files patched in place at once: each may hold back <see cref="IncomingFile.MaxPatchBytes"/>.</summary>
+    private const int MaxPatching = 16;
+    private int _patching;
+
     private readonly SafeFileHandle _root;
     private readonly SafeFileHandle _staging;
     private readonly bool _posix;
@@ -233,6 +237,7 @@ internal sealed class TreeApplier : IDisposable
     {
         var file = Find(id);
         _inFlight.Remove(id);
+        _patching -= file.CountsAsPatch ? 1 : 0;
         var key = EntryPath.Key(EntryPath.Join(file.Parent, file.Name));
         _inFlightByPath.Remove(key);
         try
@@ -278,9 +283,13 @@ internal sealed class TreeApplier : IDisposable
         return true;
     }
 
-    /// <summary>A file that will not be placed: its name goes, staged or made in place.</summary>
+    /// <summary>A file that will not be placed: its name goes, staged or made in place (an old copy still being patched was not touched).</summary>
     private void DropContent(IncomingFile file)
     {
+        if (file.Patching)
+        {
+            return;
+        }
         if (!file.InPlace)
         {
             PosixFiles.UnlinkAt(_staging, file.TempName, directory: false);
@@ -399,25 +408,34 @@ internal sealed class TreeApplier : IDisposable
         // verified, so a copy cut short never passes for the source's file (and a new session sends it again).
         var temp = !exists && directory is { Ended: false } ? CreateInPlace(dir, name, entry.Mode) : null;
         var inPlace = temp is not null;
-        temp ??= CreateStaged(IncomingFile.TempNameOf(id));
-        SafeFileHandle? basis = null;
+        var delta = exists && current.IsRegular && current.Size > 0 && entry.Size > 0;
+        // The old copy may be patched (IncomingFile.Patching) when it is the only name of its file and patches in flight are few.
+        var basis = delta && current.LinkCount == 1 && _patching < MaxPatching ? TryOpenForPatch(dir, name) : null;
+        var patch = basis is not null;
+        if (!patch)
+        {
+            temp ??= CreateStaged(IncomingFile.TempNameOf(id));
+        }
         try
         {
             var need = FileNeed.Whole;
             var blockSize = 0;
-            if (exists && current.IsRegular && current.Size > 0 && entry.Size > 0)
+            if (delta)
             {
-                basis = PosixFiles.OpenReadAt(dir, name);
+                basis ??= PosixFiles.OpenReadAt(dir, name);
                 blockSize = BlockSignature.BlockSizeFor(current.Size);
                 need = new FileNeed(FileNeedKind.Delta, blockSize, BlockSignature.ComputeWithSize(basis, current.Size, blockSize));
             }
-            var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize)
+            var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize, patch ? () => CreateStaged(IncomingFile.TempNameOf(id)) : null)
             {
                 ReplacesDirectory = exists && current.IsDirectory,
                 Hash = hash,
                 InPlace = inPlace,
                 CreatedMode = inPlace ? PosixFiles.CreatedMode(entry.Mode & 0x1FF) : PosixFiles.CreatedMode(0x180),
+                Existing = exists ? current : null,
+                CountsAsPatch = patch,
             };
+            _patching += patch ? 1 : 0;
             _inFlight[id] = file;
             _inFlightByPath[key] = id;
             if (directory is not null)
@@ -435,9 +453,22 @@ internal sealed class TreeApplier : IDisposable
         }
         catch
         {
-            temp.Dispose();
+            temp?.Dispose();
             basis?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The old copy, open for reading and writing; null where it cannot be written (immutable, read-only), so it is staged instead.</summary>
+    private static SafeFileHandle? TryOpenForPatch(SafeFileHandle dir, byte[] name)
+    {
+        try
+        {
+            return PosixFiles.OpenReadWriteAt(dir, name);
+        }
+        catch (PosixException)
+        {
+            return null;
         }
     }
 
@@ -473,9 +504,17 @@ internal sealed class TreeApplier : IDisposable
     {
         var path = EntryPath.Join(file.Parent, file.Name);
         using var dir = Resolve(file.Parent);
-        ApplyNewFileMetadata(file, dir.Handle);
+        if (file.Patching)
+        {
+            // The old copy, patched: what differs from what it had is set, by name, as for an unchanged file.
+            ApplyMetadata(dir.Handle, file.Name, file.Entry, symlink: false, current: file.Existing);
+        }
+        else
+        {
+            ApplyNewFileMetadata(file, dir.Handle);
+        }
         var key = EntryPath.Key(path);
-        if (!file.InPlace)
+        if (!file.InPlace && !file.Patching)
         {
             PreservingTimesUnlessOpen(file.Parent, dir.Handle, () =>
             {

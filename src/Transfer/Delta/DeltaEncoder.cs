@@ -107,7 +107,7 @@ public sealed class DeltaEncoder
                 _weak = RollingChecksum.Of(window);
                 _haveWeak = true;
             }
-            var match = _index.Find(_weak.Value, window);
+            var match = _index.Find(_weak.Value, window, _position % _block == 0 ? (int)Math.Min(int.MaxValue, _position / _block) : -1);
             if (match >= 0)
             {
                 FlushLiteral(_position);

@@ -52,13 +52,22 @@ public sealed class SignatureIndex
     /// <summary>Length of the basis's last block (shorter than the block size unless the size divides evenly).</summary>
     public int LastBlockLength { get; }
 
-    /// <summary>The first full-size block whose checksums match <paramref name="window"/>, or -1.</summary>
-    public int Find(uint weak, ReadOnlySpan<byte> window)
+    /// <summary>
+    /// A full-size block whose checksums match <paramref name="window"/>, or -1: <paramref name="preferred"/> when it is one
+    /// of them (the block already at the window's offset: a copy that moves nothing, which the receiver can leave where it
+    /// is, even in a file of repeated blocks such as a log), else the first.
+    /// </summary>
+    public int Find(uint weak, ReadOnlySpan<byte> window, int preferred = -1)
     {
         var bit = Mix(weak);
         if ((_filter[bit >> 6] & (1UL << (int)(bit & 63))) == 0 || !_first.TryGetValue(weak, out var i))
         {
             return -1;
+        }
+        if (preferred >= 0 && preferred < Count && _weak[preferred] == weak && (preferred != Count - 1 || LastBlockLength == BlockSize)
+            && _strong[preferred] == XxHash3.HashToUInt64(window))
+        {
+            return preferred;
         }
         ulong? strong = null;
         for (; i >= 0; i = _next[i])
