@@ -71,7 +71,7 @@ internal sealed class DirectoryPrefetch : IDisposable
         {
             return ahead;
         }
-        var scan = ScannedDirectory.Read(dir);
+        var scan = ScannedDirectory.Read(dir, opened);
         lock (_gate)
         {
             // What was read ahead is not walked; what is read now will be.

@@ -9,10 +9,10 @@ namespace Ferry.Agent.Files;
 /// </summary>
 internal sealed record ScannedDirectory(ulong Device, ulong Inode, List<byte[]> Names, FileStatus?[] Statuses)
 {
-    /// <summary>Lists and stats the directory open at <paramref name="dir"/>.</summary>
-    public static ScannedDirectory Read(Microsoft.Win32.SafeHandles.SafeFileHandle dir)
+    /// <summary>Lists and stats the directory open at <paramref name="dir"/>; <paramref name="self"/> is its own status, when the caller has it.</summary>
+    public static ScannedDirectory Read(Microsoft.Win32.SafeHandles.SafeFileHandle dir, FileStatus? self = null)
     {
-        var self = PosixFiles.Stat(dir);
+        var own = self ?? PosixFiles.Stat(dir);
         var names = PosixFiles.ReadDirectory(dir);
         names.Sort((a, b) => a.AsSpan().SequenceCompareTo(b));
         var statuses = new FileStatus?[names.Count];
@@ -20,7 +20,7 @@ internal sealed record ScannedDirectory(ulong Device, ulong Inode, List<byte[]> 
         {
             statuses[i] = PosixFiles.TryStatAt(dir, names[i], out var status) ? status : null;
         }
-        return new ScannedDirectory(self.Device, self.Inode, names, statuses);
+        return new ScannedDirectory(own.Device, own.Inode, names, statuses);
     }
 
     public bool Is(FileStatus directory) => directory.Device == Device && directory.Inode == Inode;

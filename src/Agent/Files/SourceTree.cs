@@ -42,8 +42,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
         yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
         using var prefetch = new DirectoryPrefetch(_root, rootStatus.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
         var stack = new Stack<WalkFrame>();
-        var rootHandle = PosixFiles.OpenDirectoryAt(_root, "."u8);
-        stack.Push(new WalkFrame(rootHandle, [], prefetch.Take([], rootHandle)));
+        stack.Push(Enter(prefetch, PosixFiles.OpenDirectoryAt(_root, "."u8), []));
         try
         {
             while (stack.Count > 0)
@@ -109,17 +108,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
                     yield return TreeItem.End(path);
                     continue;
                 }
-                ScannedDirectory scan;
-                try
-                {
-                    scan = prefetch.Take(path, child);
-                }
-                catch (PosixException)
-                {
-                    child.Dispose();
-                    throw;
-                }
-                stack.Push(new WalkFrame(child, path, scan));
+                stack.Push(Enter(prefetch, child, path));
             }
         }
         finally
@@ -128,6 +117,20 @@ public sealed class SourceTree : ISourceTree, IDisposable
             {
                 stack.Pop().Handle.Dispose();
             }
+        }
+    }
+
+    /// <summary>The walk's frame for a directory it opened: its names and statuses (the descriptor is closed if they cannot be read).</summary>
+    private static WalkFrame Enter(DirectoryPrefetch prefetch, SafeFileHandle dir, byte[] path)
+    {
+        try
+        {
+            return new WalkFrame(dir, path, prefetch.Take(path, dir));
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
         }
     }
 

@@ -73,10 +73,11 @@ public static unsafe class PosixFiles
     /// </summary>
     private static SafeFileHandle OpenBeneath(SafeFileHandle dir, ReadOnlySpan<byte> path, int flags)
     {
+        flags |= Libc.ONofollow | Libc.OCloexec | Libc.ONoctty;
         if (!_noOpenat2)
         {
             var z = Z(path);
-            var how = stackalloc ulong[3] { (ulong)(flags | Libc.ONofollow | Libc.OCloexec | Libc.ONoctty), 0, Libc.ResolveStrictlyBeneath };
+            var how = stackalloc ulong[3] { (ulong)flags, 0, Libc.ResolveStrictlyBeneath };
             fixed (byte* p = z)
             {
                 var fd = Libc.OpenAt2(Fd(dir), p, how);
@@ -93,20 +94,20 @@ public static unsafe class PosixFiles
             }
         }
         var slash = path.LastIndexOf((byte)'/');
-        if (slash < 0)
-        {
-            return OpenAt(dir, path, flags | Libc.ONofollow | Libc.OCloexec | Libc.ONoctty, 0, "open");
-        }
         SafeFileHandle? current = null;
         try
         {
-            foreach (var range in path[..slash].Split((byte)'/'))
+            var directories = slash < 0 ? [] : path[..slash];
+            if (!directories.IsEmpty)
             {
-                var next = OpenDirectoryAt(current ?? dir, path[..slash][range]);
-                current?.Dispose();
-                current = next;
+                foreach (var range in directories.Split((byte)'/'))
+                {
+                    var next = OpenDirectoryAt(current ?? dir, directories[range]);
+                    current?.Dispose();
+                    current = next;
+                }
             }
-            return OpenAt(current ?? dir, path[(slash + 1)..], flags | Libc.ONofollow | Libc.OCloexec | Libc.ONoctty, 0, "open");
+            return OpenAt(current ?? dir, path[(slash + 1)..], flags, 0, "open");
         }
         finally
         {

@@ -64,15 +64,18 @@ public sealed class SignatureIndex
         {
             return -1;
         }
-        if (preferred >= 0 && preferred < Count && _weak[preferred] == weak && (preferred != Count - 1 || LastBlockLength == BlockSize)
-            && _strong[preferred] == XxHash3.HashToUInt64(window))
-        {
-            return preferred;
-        }
         ulong? strong = null;
+        if (preferred >= 0 && preferred < Count && _weak[preferred] == weak && IsFullBlock(preferred))
+        {
+            strong = XxHash3.HashToUInt64(window);
+            if (_strong[preferred] == strong)
+            {
+                return preferred;
+            }
+        }
         for (; i >= 0; i = _next[i])
         {
-            if (i == Count - 1 && LastBlockLength != BlockSize)
+            if (!IsFullBlock(i))
             {
                 continue;
             }
@@ -89,6 +92,9 @@ public sealed class SignatureIndex
     public bool MatchesLastBlock(ReadOnlySpan<byte> tail) =>
         Count > 0 && tail.Length == LastBlockLength && LastBlockLength != BlockSize
         && _weak[Count - 1] == RollingChecksum.Of(tail).Value && _strong[Count - 1] == XxHash3.HashToUInt64(tail);
+
+    /// <summary>Every block but a short last one: a window is always a full block.</summary>
+    private bool IsFullBlock(int i) => i != Count - 1 || LastBlockLength == BlockSize;
 
     private static uint Mix(uint weak) => (weak * 0x9E3779B1u) >> 12;
 }
