@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 
@@ -6,9 +7,10 @@ namespace Ferry.Transfer.Delta;
 /// <summary>
 /// The agent's half of rsync's algorithm: slides a window of the receiver's block size over the new
 /// file; where the window's checksums match a block of the receiver's copy, it says "copy that
-/// block", elsewhere it sends the bytes. Memory is one read buffer whatever the file's size.
+/// block", elsewhere it sends the bytes. Memory is one read buffer whatever the file's size, from the pool
+/// (a repeat sync encodes hundreds of small files; a new 2.5 MiB of buffers each was most of the agent's garbage).
 /// </summary>
-public sealed class DeltaEncoder
+public sealed class DeltaEncoder : IDisposable
 {
     /// <summary>Literal bytes are cut into pieces no longer than this.</summary>
     public const int MaxLiteral = 256 << 10;
@@ -19,6 +21,7 @@ public sealed class DeltaEncoder
     private readonly int _block;
     private readonly byte[] _buffer;
     private readonly byte[] _ops;
+    private readonly int _opCapacity;
     private int _opLength;
     private long _bufferStart;
     private int _bufferLength;
@@ -35,8 +38,9 @@ public sealed class DeltaEncoder
     {
         _index = index;
         _block = index.BlockSize;
-        _buffer = new byte[MaxLiteral + (2 * _block) + ReadChunk];
-        _ops = new byte[Math.Max(opBufferBytes, MaxLiteral + 64)];
+        _buffer = ArrayPool<byte>.Shared.Rent(MaxLiteral + (2 * _block) + ReadChunk);
+        _opCapacity = Math.Max(opBufferBytes, MaxLiteral + 64);
+        _ops = ArrayPool<byte>.Shared.Rent(_opCapacity);
     }
 
     /// <summary>The bytes encoded: the file's length, or less when it shrank while being read.</summary>
@@ -68,7 +72,7 @@ public sealed class DeltaEncoder
             if (needed == Need.Data)
             {
                 ct.ThrowIfCancellationRequested();
-                var got = await FillAsync(file);
+                var got = Fill(file);
                 if (got == 0)
                 {
                     // The file shrank while being read: what was read is what is sent; the caller sees the change.
@@ -150,7 +154,7 @@ public sealed class DeltaEncoder
         return Need.Done;
     }
 
-    private bool HasRoom(int bytes) => _ops.Length - _opLength >= bytes;
+    private bool HasRoom(int bytes) => _opCapacity - _opLength >= bytes;
 
     private void AddCopy(int block)
     {
@@ -189,8 +193,11 @@ public sealed class DeltaEncoder
         _literalStart = end;
     }
 
-    /// <summary>Drops bytes before the pending literal and reads up to one chunk more; returns the bytes read.</summary>
-    private async ValueTask<int> FillAsync(SafeFileHandle file)
+    /// <summary>
+    /// Drops bytes before the pending literal and reads up to one chunk more; returns the bytes read. A plain read on the
+    /// caller's thread: ReadAsync of a file hands each read to another thread, a wake-up per small file.
+    /// </summary>
+    private int Fill(SafeFileHandle file)
     {
         var keepFrom = (int)(_literalStart - _bufferStart);
         if (keepFrom > 0)
@@ -204,8 +211,14 @@ public sealed class DeltaEncoder
         {
             return 0;
         }
-        var got = await RandomAccess.ReadAsync(file, _buffer.AsMemory(_bufferLength, want), _bufferStart + _bufferLength);
+        var got = RandomAccess.Read(file, _buffer.AsSpan(_bufferLength, want), _bufferStart + _bufferLength);
         _bufferLength += got;
         return got;
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        ArrayPool<byte>.Shared.Return(_ops);
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Numerics;
 using Ferry.Transfer.Errors;
 
 namespace Ferry.Transfer.Delta;
@@ -11,8 +12,11 @@ namespace Ferry.Transfer.Delta;
 /// </summary>
 public sealed class SignatureIndex
 {
-    private const int FilterBits = 1 << 20;
-    private readonly ulong[] _filter = new ulong[FilterBits / 64];
+    /// <summary>The filter has 16 to 32 bits per block (a few percent false positives), at least 64 and at most 2^20.</summary>
+    private const int MaxFilterShift = 20;
+
+    private readonly ulong[] _filter;
+    private readonly int _filterShift;
     private readonly Dictionary<uint, int> _first = [];
     private readonly int[] _next;
     private readonly uint[] _weak;
@@ -28,6 +32,9 @@ public sealed class SignatureIndex
         BlockSize = blockSize;
         Count = table.Length / BlockSignature.EntryBytes;
         LastBlockLength = Count == 0 ? 0 : (int)(basisSize - ((long)(Count - 1) * blockSize));
+        // Sized by the blocks: a fixed 2^20-bit filter cost a 128 KiB allocation, zeroed, for every small file's delta.
+        _filterShift = Math.Clamp(BitOperations.Log2((uint)Math.Min(Count, 1 << MaxFilterShift)) + 5, 6, MaxFilterShift);
+        _filter = new ulong[(1 << _filterShift) / 64];
         _next = new int[Count];
         _weak = new uint[Count];
         _strong = new ulong[Count];
@@ -96,5 +103,5 @@ public sealed class SignatureIndex
     /// <summary>Every block but a short last one: a window is always a full block.</summary>
     private bool IsFullBlock(int i) => i != Count - 1 || LastBlockLength == BlockSize;
 
-    private static uint Mix(uint weak) => (weak * 0x9E3779B1u) >> 12;
+    private uint Mix(uint weak) => (weak * 0x9E3779B1u) >> (32 - _filterShift);
 }

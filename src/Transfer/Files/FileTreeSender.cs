@@ -275,7 +275,7 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
             else
             {
                 var basisSize = BinaryPrimitives.ReadInt64LittleEndian(work.Signature);
-                var encoder = new DeltaEncoder(new SignatureIndex(work.Signature.AsSpan(8), work.BlockSize, basisSize));
+                using var encoder = new DeltaEncoder(new SignatureIndex(work.Signature.AsSpan(8), work.BlockSize, basisSize));
                 await encoder.EncodeAsync(handle, pending.Size, hash, ops => SendDataAsync(FrameType.Delta, work.Id, 0, ops.Span, ct), ct);
                 size = encoder.Length;
                 Stats.AddDelta(encoder.LiteralBytes);

@@ -105,7 +105,7 @@ public sealed class IncomingFilePatchTests : IDisposable
             using var stagingDir = PosixFiles.OpenDirectory(_dir.Path);
             return PosixFiles.CreateExclusiveAt(stagingDir, "staged"u8);
         });
-        var encoder = new DeltaEncoder(new SignatureIndex(signature.AsSpan(8), blockSize, BinaryPrimitives.ReadInt64LittleEndian(signature)));
+        using var encoder = new DeltaEncoder(new SignatureIndex(signature.AsSpan(8), blockSize, BinaryPrimitives.ReadInt64LittleEndian(signature)));
         using var source = File.OpenHandle(_dir["newer"]);
         await encoder.EncodeAsync(source, newer.Length, new XxHash3(), ops =>
         {

@@ -111,7 +111,7 @@ public sealed class DeltaTests : IDisposable
         {
             table = BlockSignature.ComputeWithSize(b, basis.Length, block);
         }
-        var encoder = new DeltaEncoder(new SignatureIndex(table.AsSpan(8), block, basis.Length), opBufferBytes: 300_000);
+        using var encoder = new DeltaEncoder(new SignatureIndex(table.AsSpan(8), block, basis.Length), opBufferBytes: 300_000);
         var target = new MemoryTarget(basis, block);
         var hash = new XxHash3();
         using (SafeFileHandle n = File.OpenHandle(newPath))
