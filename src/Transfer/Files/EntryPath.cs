@@ -68,6 +68,23 @@ public static class EntryPath
         return path;
     }
 
+    /// <summary>
+    /// The order a depth-first walk with each directory's names sorted bytewise meets paths in: component by component, so
+    /// a directory comes right before what it holds ("a" &lt; "a/z" &lt; "a-b").
+    /// </summary>
+    public static int CompareTreeOrder(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        var common = a.CommonPrefixLength(b);
+        if (common == a.Length || common == b.Length)
+        {
+            return a.Length.CompareTo(b.Length);
+        }
+        return Rank(a[common]).CompareTo(Rank(b[common]));
+
+        // A separator ends a component: it sorts before any byte a longer name could go on with.
+        static int Rank(byte c) => c == (byte)'/' ? -1 : c;
+    }
+
     /// <summary>A lossless key for a byte path (each byte one char), for dictionaries and sets.</summary>
     public static string Key(ReadOnlySpan<byte> path) => Encoding.Latin1.GetString(path);
 

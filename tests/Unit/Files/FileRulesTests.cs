@@ -25,6 +25,21 @@ public sealed class FileRulesTests
         Assert.Equal(valid, EntryPath.IsValid(System.Text.Encoding.UTF8.GetBytes(path)));
 
     [Fact]
+    public void EntryPath_CompareTreeOrder_IsTheOrderOfADepthFirstWalkWithSortedNames()
+    {
+        // Names chosen so that a plain byte order of whole paths differs: '-' and '.' sort before '/', '0' after it.
+        string[] paths = ["a", "a/z", "a/z/1", "a/y", "a-b", "a-b/c", "a.c", "a0", "b", "b/a-b", "b/a", "b/a/x"];
+        var tree = paths.ToLookup(p => p.Contains('/') ? p[..p.LastIndexOf('/')] : "", p => p);
+        IEnumerable<string> Walk(string dir) => tree[dir].OrderBy(p => p[(p.LastIndexOf('/') + 1)..], StringComparer.Ordinal)
+            .SelectMany(p => Walk(p).Prepend(p));
+
+        var sorted = paths.Order(Comparer<string>.Create((x, y) => EntryPath.CompareTreeOrder(System.Text.Encoding.UTF8.GetBytes(x), System.Text.Encoding.UTF8.GetBytes(y))));
+
+        Assert.Equal(Walk(""), sorted);
+        Assert.NotEqual(Walk(""), paths.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void EntryPath_Check_NamesTheCode()
     {
         var e = Assert.Throws<FerryException>(() => EntryPath.Check("../../etc/shadow"u8, "entry path"));
