@@ -14,6 +14,9 @@ namespace Ferry.Receiver.Channels;
 /// </summary>
 public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logger)
 {
+    /// <summary>About 170 answers (Need, FileAck) of 48 bytes.</summary>
+    private const int AnswerBatchBytes = 8 << 10;
+
     /// <param name="encrypted">Whether the connection runs over TLS; a cleartext one is refused for a session whose job requires TLS.</param>
     /// <param name="helloTimeout">What is left of the time the connection has to prove its token.</param>
     public async Task HandleAsync(Stream stream, System.Net.IPEndPoint? remoteEndpoint, bool encrypted, TimeSpan helloTimeout, CancellationToken stopping)
@@ -34,14 +37,16 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
             {
                 throw new FerryException(ErrorCode.TlsRequired, "this job's data must travel encrypted, and the connection is cleartext; connect with TLS");
             }
-            using var files = new FileFrameHandler(session, writer, logger);
+            await using var files = new FileFrameHandler(session, writer, logger, stopping);
             while (true)
             {
-                if (reader.BufferedBytes < FrameHeader.Size && writer.HasPending)
+                // Also once a batch of answers is gathered: the agent waits for them to announce more files, and would
+                // otherwise sit idle while this side works through all it sent.
+                if (writer.HasPending && (reader.BufferedBytes < FrameHeader.Size || writer.PendingBytes >= AnswerBatchBytes))
                 {
                     await writer.FlushAsync(stopping);
                 }
-                using var frame = await reader.ReadAsync(stopping);
+                using var frame = await ReadAsync(reader, files);
                 if (frame is null)
                 {
                     return;
@@ -76,6 +81,20 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
                 : (ErrorCode.ReceiverWrite, "writing the target failed: " + e.Message);
             Log.DataConnectionClosed(logger, remote, ErrorCodes.Name(code), message);
             await TrySendErrorAsync(writer, code, message);
+        }
+    }
+
+    /// <summary>The next frame; a signature worker that failed ends the wait, with its error.</summary>
+    private static async Task<Frame?> ReadAsync(FrameReader reader, FileFrameHandler files)
+    {
+        try
+        {
+            return await reader.ReadAsync(files.Aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            files.ThrowIfFailed();
+            throw;
         }
     }
 

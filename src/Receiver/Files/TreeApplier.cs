@@ -424,7 +424,7 @@ internal sealed class TreeApplier : IDisposable
             {
                 basis ??= PosixFiles.OpenReadAt(dir, name);
                 blockSize = BlockSignature.BlockSizeFor(current.Size);
-                need = new FileNeed(FileNeedKind.Delta, blockSize, BlockSignature.ComputeWithSize(basis, current.Size, blockSize));
+                need = new FileNeed(FileNeedKind.Delta, blockSize, basis, current.Size);
             }
             var file = new IncomingFile(id, entry, parent, name, temp, basis, current.Size, blockSize, patch ? () => CreateStaged(IncomingFile.TempNameOf(id)) : null)
             {

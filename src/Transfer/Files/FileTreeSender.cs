@@ -40,6 +40,9 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
     private TaskCompletionSource _treeAck = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _walkDone;
     private long _nextId;
+
+    /// <summary>Files announced since the last push.</summary>
+    private int _unpushed;
     private DataChannelClient? _channel;
     private ISourceTree? _tree;
 
@@ -95,6 +98,7 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                     // Before waiting for a slot, make sure the receiver has every entry written so far.
                     if (_slots.CurrentCount == 0)
                     {
+                        _unpushed = 0;
                         await channel.PushAsync(abort.Token);
                     }
                     await _slots.WaitAsync(abort.Token);
@@ -105,6 +109,13 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
                     };
                 }
                 await SendEntryAsync(channel, tree.Tree, entry, id, abort.Token);
+                // Send announcements in batches, not only once the window is full: the receiver then answers while the walk
+                // goes on, instead of the two taking turns.
+                if (id != 0 && ++_unpushed >= window / 4)
+                {
+                    _unpushed = 0;
+                    await channel.PushAsync(abort.Token);
+                }
                 // Not _pending[id]: once the entry is on its way, the receiver's answer may already have completed the file.
                 if (sendAtOnce)
                 {

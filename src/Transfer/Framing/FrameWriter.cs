@@ -18,6 +18,9 @@ public sealed class FrameWriter(Stream stream, int bufferBytes = 0) : IDisposabl
     /// <summary>Whether frames are waiting in the buffer for <see cref="FlushAsync"/>.</summary>
     public bool HasPending => Volatile.Read(ref _used) > 0;
 
+    /// <summary>Bytes of frames waiting in the buffer.</summary>
+    public int PendingBytes => Volatile.Read(ref _used);
+
     /// <summary>
     /// Writes a frame whose payload already sits in <paramref name="frame"/> after
     /// <see cref="FrameHeader.Size"/> reserved bytes, so header and payload leave in one write.
