@@ -45,6 +45,7 @@ internal sealed class TreeApplier : IDisposable
     private const long MaxPendingLinkBytes = 64L << 20;
     private bool _xattrWarned;
     private readonly TreeIndex _index;
+    private readonly BackgroundSync _sync;
 
     /// <param name="posixMetadata">Whether the filesystem keeps owners, modes and xattrs (not vfat).</param>
     /// <param name="index">What the target held after the last complete sync; kept up to date as entries are applied.</param>
@@ -54,6 +55,7 @@ internal sealed class TreeApplier : IDisposable
         _log = log;
         _index = index ?? TreeIndex.Unknown();
         _root = PosixFiles.OpenDirectory(rootPath);
+        _sync = new BackgroundSync(_root);
         RemoveTree(_root, Staging);
         PosixFiles.MkdirAt(_root, Staging, 0x1C0);
         _staging = PosixFiles.OpenDirectoryAt(_root, Staging);
@@ -217,6 +219,7 @@ internal sealed class TreeApplier : IDisposable
         if (!file.Damaged)
         {
             file.WriteAt(offset, data);
+            _sync.Written(data.Length);
         }
     }
 
@@ -381,6 +384,7 @@ internal sealed class TreeApplier : IDisposable
         }
         _open.Clear();
         PreservingTimes(_root, () => RemoveTree(_root, Staging));
+        _sync.Wait();
         PosixFiles.SyncFilesystem(_root);
         _index.Complete = true;
     }
@@ -796,6 +800,7 @@ internal sealed class TreeApplier : IDisposable
 
     public void Dispose()
     {
+        _sync.Dispose();
         foreach (var file in _inFlight.Values)
         {
             file.Dispose();
