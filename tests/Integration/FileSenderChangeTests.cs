@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Ferry.Disks.Files;
 using Ferry.Transfer.Blocks;
 using Ferry.Transfer.Files;
 using Ferry.Transfer.Framing;
@@ -68,10 +69,15 @@ public sealed class FileSenderChangeTests
             yield return TreeItem.End([]);
         }
 
-        public SafeFileHandle? OpenFile(byte[] path)
+        public (SafeFileHandle Handle, FileStatus Status)? OpenFile(byte[] path)
         {
             var full = Path.Combine(directory, Encoding.UTF8.GetString(path));
-            return File.Exists(full) ? File.OpenHandle(full) : null;
+            if (!File.Exists(full))
+            {
+                return null;
+            }
+            var handle = File.OpenHandle(full);
+            return (handle, PosixFiles.Stat(handle));
         }
 
         public FileEntry? Restat(byte[] path)

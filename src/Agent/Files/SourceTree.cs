@@ -134,7 +134,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
         }
     }
 
-    public SafeFileHandle? OpenFile(byte[] path)
+    public (SafeFileHandle Handle, FileStatus Status)? OpenFile(byte[] path)
     {
         SafeFileHandle handle;
         try
@@ -146,12 +146,13 @@ public sealed class SourceTree : ISourceTree, IDisposable
         {
             return null;
         }
-        if (!PosixFiles.Stat(handle).IsRegular)
+        var status = PosixFiles.Stat(handle);
+        if (!status.IsRegular)
         {
             handle.Dispose();
             return null;
         }
-        return handle;
+        return (handle, status);
     }
 
     public FileEntry? Restat(byte[] path)

@@ -35,7 +35,8 @@ public sealed class DataChannelClient : IAsyncDisposable
         _positions = positions;
         // File replication sends many small frames: gather them (PushAsync sends what is gathered).
         _writer = new FrameWriter(stream, onFileFrame is null ? 0 : 256 << 10);
-        _reader = new FrameReader(stream);
+        // The receiver's answers are small frames, many per packet: read them many at a time, not one call each.
+        _reader = new FrameReader(stream, 64 << 10);
         _readLoop = Task.Run(ReadLoopAsync);
     }
 
