@@ -32,6 +32,7 @@ public sealed class DeltaEncoder : IDisposable
     private bool _haveWeak;
     private int _pendingCopyBlock = -1;
     private int _pendingCopyCount;
+    private bool _disposed;
 
     /// <param name="opBufferBytes">How many instruction bytes make one Delta frame.</param>
     public DeltaEncoder(SignatureIndex index, int opBufferBytes = 1 << 20)
@@ -218,7 +219,12 @@ public sealed class DeltaEncoder : IDisposable
 
     public void Dispose()
     {
-        ArrayPool<byte>.Shared.Return(_buffer);
-        ArrayPool<byte>.Shared.Return(_ops);
+        // Once only: a buffer returned twice would be handed to two renters.
+        if (!_disposed)
+        {
+            _disposed = true;
+            ArrayPool<byte>.Shared.Return(_buffer);
+            ArrayPool<byte>.Shared.Return(_ops);
+        }
     }
 }

@@ -311,7 +311,8 @@ public sealed class FileTreeSender(TransferControl control, TransferProgress pro
     /// <summary>
     /// Whether the file's blocks cover its length, so it can have no hole worth looking for: reading it whole then costs no
     /// SEEK_DATA/SEEK_HOLE (two or three calls per file, for a tree of small files). Should it have one after all (blocks
-    /// preallocated past its end), the hole is read as zeros, which are not sent either.
+    /// preallocated past its end), the hole is read as zeros: a chunk of nothing else is not sent, and the content is the
+    /// same either way; only such a file's sparseness may be lost.
     /// </summary>
     private static bool Dense(FileStatus status) => status.Blocks * 512 >= status.Size;
 

@@ -70,6 +70,24 @@ public sealed class DeltaTests : IDisposable
         Assert.True(literal <= bound, $"{literal} literal bytes for a '{edit}' edit (bound {bound})");
     }
 
+    [Theory]
+    [InlineData(700)]
+    [InlineData(1_500)]
+    [InlineData(9_000)]
+    public async Task Delta_SmallFileWithAnEdit_CopiesTheBlocksAroundIt(int size)
+    {
+        // A signature of one to a dozen blocks: the index's filter is then its smallest (64 to 512 bits).
+        var random = new Random(size);
+        var basis = Bytes(random, size);
+        var edited = Modify(basis, size - 100, Bytes(random, 50));
+
+        var (rebuilt, literal) = await RoundTripAsync(basis, edited);
+
+        Assert.Equal(edited, rebuilt);
+        Assert.True(literal <= 700, $"{literal} literal bytes for a 50-byte edit of {size} bytes");
+        Assert.True(size < 1_400 || literal < size, "blocks before the edit are copied");
+    }
+
     [Fact]
     public async Task Delta_IdenticalFileWithShortLastBlock_IsAllCopies()
     {
