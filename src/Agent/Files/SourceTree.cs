@@ -20,6 +20,7 @@ public sealed class SourceTree : ISourceTree, IDisposable
     private readonly ExcludeList _excludes;
     private readonly Action<string> _warn;
     private readonly Dictionary<(ulong Device, ulong Inode), byte[]> _linked = [];
+    private DirectoryPrefetch? _prefetch;
 
     /// <param name="path">Where the filesystem is mounted on this machine.</param>
     /// <param name="mountPoint">Where the source mounts it ("/", "/data"): excludes are matched against paths beneath it.</param>
@@ -34,13 +35,21 @@ public sealed class SourceTree : ISourceTree, IDisposable
 
     public uint Tree { get; }
 
+    /// <summary>
+    /// Starts reading the tree's directories ahead of the walk to come: while the session opens (a tenth of a second or
+    /// more), the first of them are read (each is checked again when the walk gets there).
+    /// </summary>
+    public void ReadAhead() => _prefetch ??= NewPrefetch(PosixFiles.Stat(_root));
+
     public IEnumerable<TreeItem> Walk()
     {
         // Each walk describes the whole tree anew (a reconnected sync walks again): a hard link's first path is this walk's.
         _linked.Clear();
         var rootStatus = PosixFiles.Stat(_root);
         yield return TreeItem.Of(Entry(_root, "."u8, [], rootStatus));
-        using var prefetch = new DirectoryPrefetch(_root, rootStatus.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
+        // What was read ahead serves the first walk; a later one (after a reconnection) reads anew.
+        using var prefetch = _prefetch ?? NewPrefetch(rootStatus);
+        _prefetch = null;
         var stack = new Stack<WalkFrame>();
         stack.Push(Enter(prefetch, PosixFiles.OpenDirectoryAt(_root, "."u8), []));
         try
@@ -119,6 +128,9 @@ public sealed class SourceTree : ISourceTree, IDisposable
             }
         }
     }
+
+    private DirectoryPrefetch NewPrefetch(FileStatus root) =>
+        new(_root, root.Device, path => _excludes.IsExcluded(SourcePath(path), isDirectory: true));
 
     /// <summary>The walk's frame for a directory it opened: its names and statuses (the descriptor is closed if they cannot be read).</summary>
     private static WalkFrame Enter(DirectoryPrefetch prefetch, SafeFileHandle dir, byte[] path)
@@ -210,5 +222,9 @@ public sealed class SourceTree : ISourceTree, IDisposable
         _ => FileKind.Socket,
     };
 
-    public void Dispose() => _root.Dispose();
+    public void Dispose()
+    {
+        _prefetch?.Dispose();
+        _root.Dispose();
+    }
 }

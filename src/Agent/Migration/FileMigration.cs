@@ -43,6 +43,8 @@ public sealed class FileMigration(MigrateOptions options, ILogger log, TextWrite
         {
             (var layout, trees, blocks) = Complete(document, excludes, snapshots.ToDictionary(s => s.SourcePath, s => s.ViewPath));
             LayoutRules.Validate(layout);
+            // The first tree's directories are read while the session opens.
+            trees.FirstOrDefault()?.ReadAhead();
             using var receiver = new ReceiverClient(options);
             var open = new OpenSessionRequest
             {
