@@ -61,15 +61,20 @@ public static class ImageStore
     }
 
     /// <summary>
-    /// SHA-256 of the file with large positional reads (about 40% faster than a FileStream here). The
-    /// holes of a sparse image are hashed as the zeros they read as, without reading them: reading a
-    /// 4 GiB image that holds 1 GiB took 10 s, most of it the kernel making zero pages.
+    /// SHA-256 of the file with large positional reads (about 40% faster than a FileStream here), each read while the one
+    /// before is hashed (hashing runs at about 1.8 GB/s here and reading a cached image at 8 GB/s: for a 4 GiB image,
+    /// half a second of reading no longer waits its turn). The holes of a sparse image are hashed as the zeros they read
+    /// as, without reading them: reading a 4 GiB image that holds 1 GiB took 10 s, most of it the kernel making zero pages.
     /// </summary>
-    private static Task<string> Sha256Async(string path, CancellationToken ct) => Task.Run(() =>
+    private static Task<string> Sha256Async(string path, CancellationToken ct) => Task.Run(async () =>
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(4 << 20);
+        const int Chunk = 4 << 20;
+        var current = System.Buffers.ArrayPool<byte>.Shared.Rent(Chunk);
+        var next = System.Buffers.ArrayPool<byte>.Shared.Rent(Chunk);
+        var zeros = new byte[Chunk];
+        Task<int>? ahead = null;
         try
         {
             var length = RandomAccess.GetLength(handle);
@@ -77,11 +82,10 @@ public static class ImageStore
             {
                 var data = Disks.Files.PosixFiles.SeekData(handle, offset);
                 var holeEnd = data < 0 ? length : Math.Min(data, length);
-                Array.Clear(buffer);
-                for (; offset < holeEnd; offset += Math.Min(buffer.Length, holeEnd - offset))
+                for (; offset < holeEnd; offset += Math.Min(Chunk, holeEnd - offset))
                 {
                     ct.ThrowIfCancellationRequested();
-                    hash.AppendData(buffer, 0, (int)Math.Min(buffer.Length, holeEnd - offset));
+                    hash.AppendData(zeros, 0, (int)Math.Min(Chunk, holeEnd - offset));
                 }
                 if (offset >= length)
                 {
@@ -89,25 +93,45 @@ public static class ImageStore
                 }
                 var hole = Disks.Files.PosixFiles.SeekHole(handle, offset);
                 var dataEnd = hole <= offset ? length : Math.Min(length, hole);
-                while (offset < dataEnd)
+                var n = ReadChunk(handle, current, offset, dataEnd, path);
+                while (true)
                 {
                     ct.ThrowIfCancellationRequested();
-                    var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, dataEnd - offset)), offset);
-                    if (n == 0)
+                    var after = offset + n;
+                    var buffer = next;
+                    ahead = after < dataEnd ? Task.Run(() => ReadChunk(handle, buffer, after, dataEnd, path), ct) : null;
+                    hash.AppendData(current, 0, n);
+                    offset = after;
+                    if (ahead is null)
                     {
-                        throw new IOException($"{path} ended at {offset} while being hashed");
+                        break;
                     }
-                    hash.AppendData(buffer, 0, n);
-                    offset += n;
+                    n = await ahead;
+                    ahead = null;
+                    (current, next) = (next, current);
                 }
             }
             return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            // A read still going writes into its buffer: it ends before the buffer goes back to the pool (its own error
+            // adds nothing to the one that stopped the hash).
+            if (ahead is not null)
+            {
+                await ahead.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            System.Buffers.ArrayPool<byte>.Shared.Return(current);
+            System.Buffers.ArrayPool<byte>.Shared.Return(next);
         }
     }, ct);
+
+    /// <summary>Up to a buffer of the file's data from <paramref name="offset"/> (before <paramref name="end"/>); never nothing.</summary>
+    private static int ReadChunk(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte[] buffer, long offset, long end, string path)
+    {
+        var n = RandomAccess.Read(handle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, end - offset)), offset);
+        return n > 0 ? n : throw new IOException($"{path} ended at {offset} while being hashed");
+    }
 
     private static Task<string> QemuImgAsync(CancellationToken ct, params string[] args) => Hosting.ExternalTool.RunAsync("qemu-img", args, ct);
 }
