@@ -8,14 +8,22 @@ namespace Ferry.Disks;
 /// A block device opened for reading (the agent) or writing (a receiver writing to a real disk).
 /// Opening proves the path is a block device: <c>BLKGETSIZE64</c> fails with ENOTTY on anything else.
 /// </summary>
-public sealed class BlockDevice : IDisposable
+public sealed unsafe class BlockDevice : IDisposable
 {
-    private BlockDevice(string path, SafeFileHandle handle, long sizeBytes, int logicalSectorSize)
+    /// <summary>The same device opened with O_DIRECT, for aligned reads; null where the device refuses it.</summary>
+    private readonly SafeFileHandle? _direct;
+
+    /// <summary>Cleared when the device refuses a direct read after all: reads go through the cache from then on.</summary>
+    private volatile bool _directReads;
+
+    private BlockDevice(string path, SafeFileHandle handle, long sizeBytes, int logicalSectorSize, SafeFileHandle? direct)
     {
         Path = path;
         Handle = handle;
         SizeBytes = sizeBytes;
         LogicalSectorSize = logicalSectorSize;
+        _direct = direct;
+        _directReads = direct is not null;
     }
 
     public string Path { get; }
@@ -63,7 +71,7 @@ public sealed class BlockDevice : IDisposable
             }
             var sector = Libc.IoctlInt32(fd, Libc.BlkSszGet, out var ssz) == 0 && ssz is >= 512 and <= 65536 ? ssz : 512;
             _ = Libc.PosixFadvise(fd, 0, 0, Libc.FadvSequential);
-            return new BlockDevice(path, handle, checked((long)size), sector);
+            return new BlockDevice(path, handle, checked((long)size), sector, Files.PosixFiles.TryOpenDirectRead(path));
         }
         catch
         {
@@ -72,8 +80,39 @@ public sealed class BlockDevice : IDisposable
         }
     }
 
-    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>.</summary>
-    public void ReadExactly(Span<byte> buffer, long offset) => ReadExactly(Handle, Path, buffer, offset);
+    /// <summary>
+    /// Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/>. A read whose buffer address,
+    /// length and offset are whole sectors (a chunk read into an <see cref="AlignedBuffer"/>) bypasses the page cache
+    /// (O_DIRECT): copying a whole disk through the cache would evict the running server's own cached data, and here it
+    /// cost about twice the CPU of reading the same disk direct. The kernel writes back the device's dirty cached pages
+    /// in the range before such a read, so it sees what a cached read would. Small reads (the filesystem structures the
+    /// agent parses) stay cached.
+    /// </summary>
+    public void ReadExactly(Span<byte> buffer, long offset)
+    {
+        if (_directReads && IsAligned(buffer, offset))
+        {
+            try
+            {
+                ReadExactly(_direct!, Path, buffer, offset);
+                return;
+            }
+            catch (DiskException)
+            {
+                // Some devices open with O_DIRECT and then refuse such reads (EINVAL): read cached from now on. A real
+                // I/O error fails the cached read below as well, and is reported from there.
+                _directReads = false;
+            }
+        }
+        ReadExactly(Handle, Path, buffer, offset);
+    }
+
+    private bool IsAligned(Span<byte> buffer, long offset)
+    {
+        var address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));
+        var mask = LogicalSectorSize - 1;
+        return ((address | buffer.Length | offset) & mask) == 0 && buffer.Length > 0;
+    }
 
     /// <summary>Reads exactly the buffer's length at an offset; a short read or an I/O error names the offset.</summary>
     public static void ReadExactly(SafeFileHandle handle, string path, Span<byte> buffer, long offset)
@@ -98,5 +137,9 @@ public sealed class BlockDevice : IDisposable
         }
     }
 
-    public void Dispose() => Handle.Dispose();
+    public void Dispose()
+    {
+        Handle.Dispose();
+        _direct?.Dispose();
+    }
 }

@@ -459,16 +459,9 @@ public sealed class BlockMigration(MigrateOptions options, ILogger log, TextWrit
 
     private static SentRange HashSource(DiskSource source, ByteRange range)
     {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)range.Length);
-        try
-        {
-            var data = buffer.AsSpan(0, (int)range.Length);
-            source.Reader.ReadExactly(data, range.Offset);
-            return new SentRange(range.Offset, (int)range.Length, System.IO.Hashing.XxHash3.HashToUInt64(data));
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        using var buffer = AlignedBuffer.Rent((int)range.Length);
+        var data = buffer.Span[..(int)range.Length];
+        source.Reader.ReadExactly(data, range.Offset);
+        return new SentRange(range.Offset, (int)range.Length, System.IO.Hashing.XxHash3.HashToUInt64(data));
     }
 }

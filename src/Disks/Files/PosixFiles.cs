@@ -25,6 +25,17 @@ public static unsafe class PosixFiles
         }
     }
 
+    /// <summary>Opens <paramref name="path"/> read-only with O_DIRECT; null where the device or filesystem refuses it.</summary>
+    public static SafeFileHandle? TryOpenDirectRead(string path)
+    {
+        var bytes = Z(Encoding.UTF8.GetBytes(path));
+        fixed (byte* p = bytes)
+        {
+            var fd = Libc.OpenAt(Libc.AtFdCwd, p, Libc.ORdOnly | Libc.ODirect | Libc.OCloexec, 0);
+            return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : null;
+        }
+    }
+
     /// <summary>Opens the subdirectory <paramref name="name"/>; fails with ENOTDIR or ELOOP if it is a symlink.</summary>
     public static SafeFileHandle OpenDirectoryAt(SafeFileHandle dir, ReadOnlySpan<byte> name) =>
         OpenAt(dir, name, Libc.ORdOnly | Libc.ODirectory | Libc.ONofollow | Libc.OCloexec, 0, "open directory");

@@ -22,6 +22,7 @@ internal static unsafe partial class Libc
     public const int ONoctty = 0x100;
     public const int OTrunc = 0x200;
     public const int ONonblock = 0x800;
+    public const int ODirect = 0x4000;
     public const int ODirectory = 0x10000;
     public const int ONofollow = 0x20000;
     public const int OCloexec = 0x80000;

@@ -291,12 +291,12 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
         }
     }
 
-    /// <summary>Source bytes read into a pooled buffer.</summary>
+    /// <summary>Source bytes read into a pooled buffer, aligned so that a block device is read past its page cache.</summary>
     private sealed class RawChunk : IDisposable
     {
-        private byte[]? _buffer;
+        private AlignedBuffer? _buffer;
 
-        private RawChunk(uint disk, long offset, byte[] buffer, int length, UInt128[]? held)
+        private RawChunk(uint disk, long offset, AlignedBuffer buffer, int length, UInt128[]? held)
         {
             Disk = disk;
             Offset = offset;
@@ -314,17 +314,17 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
 
         public int Length { get; }
 
-        public ReadOnlySpan<byte> Data => _buffer.AsSpan(0, Length);
+        public ReadOnlySpan<byte> Data => _buffer!.Span[..Length];
 
         /// <param name="digest">Incremental: where the hashes of what the receiver holds are read (only for chunks that start on a region).</param>
         public static RawChunk Read(DiskSource disk, ByteRange range, IRegionDigest? digest)
         {
             var length = checked((int)range.Length);
-            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            var buffer = AlignedBuffer.Rent(length);
             UInt128[]? held = null;
             try
             {
-                disk.Reader.ReadExactly(buffer.AsSpan(0, length), range.Offset);
+                disk.Reader.ReadExactly(buffer.Span[..length], range.Offset);
                 if (digest is not null && range.Offset % RegionDigest.RegionBytes == 0)
                 {
                     var regions = (length + RegionDigest.RegionBytes - 1) / RegionDigest.RegionBytes;
@@ -335,7 +335,7 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
             }
             catch
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                buffer.Dispose();
                 if (held is not null)
                 {
                     ArrayPool<UInt128>.Shared.Return(held);
@@ -346,11 +346,8 @@ public sealed class BlockSender(BlockSendOptions options, TransferProgress progr
 
         public void Dispose()
         {
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
-            }
+            _buffer?.Dispose();
+            _buffer = null;
             if (Held is not null)
             {
                 ArrayPool<UInt128>.Shared.Return(Held);
