@@ -9,7 +9,7 @@ namespace Ferry.Disks;
 /// The memory is a pinned array (the GC still owns it). <see cref="Dispose"/> gives the buffer back; a second Dispose
 /// does nothing, but only until someone rents it again, so a holder drops its reference when it disposes.
 /// </summary>
-public sealed class AlignedBuffer : IDisposable
+public sealed unsafe class AlignedBuffer : IDisposable
 {
     /// <summary>The largest logical sector size of a Linux block device: what O_DIRECT asks of a buffer's address.</summary>
     public const int Alignment = 4096;
@@ -45,6 +45,16 @@ public sealed class AlignedBuffer : IDisposable
         var buffer = Free.TryGetValue(capacity, out var bag) && bag.TryTake(out var kept) ? kept : new AlignedBuffer(capacity);
         buffer._rented = true;
         return buffer;
+    }
+
+    /// <summary>
+    /// Whether an I/O of <paramref name="data"/> at <paramref name="offset"/> may go past the page cache: its address,
+    /// length and offset are all multiples of <paramref name="alignment"/> (a power of two), and it is not empty.
+    /// </summary>
+    public static bool IsAligned(ReadOnlySpan<byte> data, long offset, int alignment = Alignment)
+    {
+        var address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(data));
+        return ((address | data.Length | offset) & (alignment - 1)) == 0 && data.Length > 0;
     }
 
     public void Dispose()

@@ -8,7 +8,7 @@ namespace Ferry.Disks;
 /// A block device opened for reading (the agent) or writing (a receiver writing to a real disk).
 /// Opening proves the path is a block device: <c>BLKGETSIZE64</c> fails with ENOTTY on anything else.
 /// </summary>
-public sealed unsafe class BlockDevice : IDisposable
+public sealed class BlockDevice : IDisposable
 {
     /// <summary>The same device opened with O_DIRECT, for aligned reads; null where the device refuses it.</summary>
     private readonly SafeFileHandle? _direct;
@@ -71,7 +71,7 @@ public sealed unsafe class BlockDevice : IDisposable
             }
             var sector = Libc.IoctlInt32(fd, Libc.BlkSszGet, out var ssz) == 0 && ssz is >= 512 and <= 65536 ? ssz : 512;
             _ = Libc.PosixFadvise(fd, 0, 0, Libc.FadvSequential);
-            return new BlockDevice(path, handle, checked((long)size), sector, Files.PosixFiles.TryOpenDirectRead(path));
+            return new BlockDevice(path, handle, checked((long)size), sector, Files.PosixFiles.TryOpenDirect(path));
         }
         catch
         {
@@ -90,7 +90,7 @@ public sealed unsafe class BlockDevice : IDisposable
     /// </summary>
     public void ReadExactly(Span<byte> buffer, long offset)
     {
-        if (_directReads && IsAligned(buffer, offset))
+        if (_directReads && AlignedBuffer.IsAligned(buffer, offset, LogicalSectorSize))
         {
             try
             {
@@ -105,13 +105,6 @@ public sealed unsafe class BlockDevice : IDisposable
             }
         }
         ReadExactly(Handle, Path, buffer, offset);
-    }
-
-    private bool IsAligned(Span<byte> buffer, long offset)
-    {
-        var address = (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffer));
-        var mask = LogicalSectorSize - 1;
-        return ((address | buffer.Length | offset) & mask) == 0 && buffer.Length > 0;
     }
 
     /// <summary>Reads exactly the buffer's length at an offset; a short read or an I/O error names the offset.</summary>

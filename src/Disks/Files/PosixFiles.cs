@@ -25,13 +25,13 @@ public static unsafe class PosixFiles
         }
     }
 
-    /// <summary>Opens <paramref name="path"/> read-only with O_DIRECT; null where the device or filesystem refuses it.</summary>
-    public static SafeFileHandle? TryOpenDirectRead(string path)
+    /// <summary>Opens <paramref name="path"/> with O_DIRECT (read-only, or read-write); null where the device or filesystem refuses it.</summary>
+    public static SafeFileHandle? TryOpenDirect(string path, bool write = false)
     {
         var bytes = Z(Encoding.UTF8.GetBytes(path));
         fixed (byte* p = bytes)
         {
-            var fd = Libc.OpenAt(Libc.AtFdCwd, p, Libc.ORdOnly | Libc.ODirect | Libc.OCloexec, 0);
+            var fd = Libc.OpenAt(Libc.AtFdCwd, p, (write ? Libc.ORdWr : Libc.ORdOnly) | Libc.ODirect | Libc.OCloexec, 0);
             return fd >= 0 ? new SafeFileHandle(fd, ownsHandle: true) : null;
         }
     }
