@@ -31,17 +31,20 @@ public sealed unsafe class AlignedBuffer : IDisposable
         _start = (int)((Alignment - (address & (Alignment - 1))) & (Alignment - 1));
     }
 
-    /// <summary>Usable bytes: a power of two of at least 64 KiB.</summary>
+    /// <summary>Usable bytes: a power of two of at least a page.</summary>
     public int Capacity { get; }
 
     /// <summary>The whole buffer; its first byte is aligned.</summary>
     public Span<byte> Span => _array.AsSpan(_start, Capacity);
 
+    /// <summary>The whole buffer, for asynchronous reads into it.</summary>
+    public Memory<byte> Memory => _array.AsMemory(_start, Capacity);
+
     /// <summary>A buffer of at least <paramref name="minimumLength"/> bytes (contents undefined).</summary>
     public static AlignedBuffer Rent(int minimumLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
-        var capacity = (int)Math.Max(64 * 1024, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)minimumLength));
+        var capacity = (int)Math.Max(Alignment, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)minimumLength));
         var buffer = Free.TryGetValue(capacity, out var bag) && bag.TryTake(out var kept) ? kept : new AlignedBuffer(capacity);
         buffer._rented = true;
         return buffer;

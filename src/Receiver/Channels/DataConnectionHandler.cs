@@ -162,7 +162,7 @@ public sealed class DataConnectionHandler(SessionRegistry sessions, ILogger logg
     /// <summary>Decodes and checks the payload, then writes it; false when it is damaged (nothing written).</summary>
     private static bool TryWrite(Targets.IDiskTarget target, Frame frame)
     {
-        if (!PayloadCodec.TryDecode(frame, out var rented, out var data, aligned: true))
+        if (!PayloadCodec.TryDecode(frame, out var rented, out var data))
         {
             PayloadCodec.Return(rented);
             return false;

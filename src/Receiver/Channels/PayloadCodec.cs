@@ -9,29 +9,18 @@ namespace Ferry.Receiver.Channels;
 internal static class PayloadCodec
 {
     /// <summary>False when the payload is damaged; otherwise <paramref name="data"/> is the frame's uncompressed bytes.</summary>
-    /// <param name="rented">A pooled buffer holding the decoded bytes, for <see cref="Return"/>; null for a raw frame left in place.</param>
-    /// <param name="aligned">
-    /// Hand out a raw payload in an aligned buffer too (a disk's data, which the target writes past its page cache): a copy
-    /// within the processor's cache costs less than the kernel's into fresh cache pages.
+    /// <param name="rented">
+    /// A pooled buffer holding the decoded bytes, for <see cref="Return"/>; null for a raw frame, whose payload is the data.
+    /// Either is aligned, for a target that writes past its page cache.
     /// </param>
-    public static bool TryDecode(Frame frame, out AlignedBuffer? rented, out ReadOnlySpan<byte> data, bool aligned = false)
+    public static bool TryDecode(Frame frame, out AlignedBuffer? rented, out ReadOnlySpan<byte> data)
     {
         var h = frame.Header;
         rented = null;
         if ((h.Flags & FrameFlags.Lz4) == 0)
         {
             data = frame.Payload;
-            if (h.PayloadLength != h.Length || XxHash3.HashToUInt64(data) != h.Checksum)
-            {
-                return false;
-            }
-            if (aligned)
-            {
-                rented = AlignedBuffer.Rent(data.Length);
-                data.CopyTo(rented.Span);
-                data = rented.Span[..data.Length];
-            }
-            return true;
+            return h.PayloadLength == h.Length && XxHash3.HashToUInt64(data) == h.Checksum;
         }
         rented = AlignedBuffer.Rent((int)h.Length);
         var decoded = rented.Span[..(int)h.Length];

@@ -1,13 +1,16 @@
-using System.Buffers;
+using Ferry.Disks;
 
 namespace Ferry.Transfer.Framing;
 
-/// <summary>A frame read from the wire. Its payload lives in a pooled buffer: dispose it once handled.</summary>
+/// <summary>
+/// A frame read from the wire. Its payload lives in a pooled buffer: dispose it once handled. The buffer is aligned, so
+/// that a disk's raw data can be written past the page cache straight from where it was received.
+/// </summary>
 public sealed class Frame : IDisposable
 {
-    private byte[]? _buffer;
+    private AlignedBuffer? _buffer;
 
-    internal Frame(FrameHeader header, byte[]? buffer)
+    internal Frame(FrameHeader header, AlignedBuffer? buffer)
     {
         Header = header;
         _buffer = buffer;
@@ -15,14 +18,11 @@ public sealed class Frame : IDisposable
 
     public FrameHeader Header { get; }
 
-    public ReadOnlySpan<byte> Payload => _buffer is null ? [] : _buffer.AsSpan(0, (int)Header.PayloadLength);
+    public ReadOnlySpan<byte> Payload => _buffer is null ? [] : _buffer.Span[..(int)Header.PayloadLength];
 
     public void Dispose()
     {
-        if (_buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = null;
-        }
+        _buffer?.Dispose();
+        _buffer = null;
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Ferry.Transfer.Errors;
 
 namespace Ferry.Transfer.Framing;
@@ -37,10 +36,10 @@ public sealed class FrameReader(Stream stream, int bufferBytes = 0)
         {
             return new Frame(header, null);
         }
-        var payload = ArrayPool<byte>.Shared.Rent((int)header.PayloadLength);
+        var payload = Disks.AlignedBuffer.Rent((int)header.PayloadLength);
         try
         {
-            var n = await ReadAtLeastAsync(payload.AsMemory(0, (int)header.PayloadLength), cancellationToken);
+            var n = await ReadAtLeastAsync(payload.Memory[..(int)header.PayloadLength], cancellationToken);
             if (n < header.PayloadLength)
             {
                 throw new ProtocolException($"connection closed inside a {header.Type} frame ({n} of {header.PayloadLength} payload bytes)");
@@ -49,7 +48,7 @@ public sealed class FrameReader(Stream stream, int bufferBytes = 0)
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(payload);
+            payload.Dispose();
             throw;
         }
     }
